@@ -1,0 +1,1 @@
+"""Reading registration workbooks and CSV files, and writing rejects workbooks."""
