@@ -1,0 +1,138 @@
+"""The key store: each data subject's own data key, wrapped by a key-encryption key.
+
+The store is a table apart from the event tables. A data key is committed here in its
+own transaction before any event that uses it is saved, so that no stored event can
+exist without the key that reads it. A crash in between leaves an unused key behind,
+which costs a row and reveals nothing.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from uuid import UUID
+
+from vault.clock import Clock
+from vault.crypto.envelope import FieldCipher
+from vault.crypto.keyring import Keyring
+from vault.crypto.wrap import WrappedKey, new_data_key, unwrap_data_key, wrap_data_key
+from vault.errors import DataKeyMissing, KeyShredded
+from vault.store.database import Database
+
+DATA_KEY_VERSION = 1
+# A shredded subject keeps a tombstone row so that a read can say "erased" rather
+# than "missing"; the tombstone holds no key material.
+_SHREDDED = "shredded"
+
+
+class KeyStore:
+    """Create, cache, look up and destroy per-subject data keys."""
+
+    def __init__(self, db: Database, keyring: Keyring, clock: Clock, cache_size: int = 50_000):
+        self._db = db
+        self._keyring = keyring
+        self._clock = clock
+        self._cache: OrderedDict[UUID, FieldCipher] = OrderedDict()
+        self._cache_size = cache_size
+        self._pending: dict[UUID, WrappedKey] = {}
+
+    @property
+    def keyring(self) -> Keyring:
+        return self._keyring
+
+    def prepare(self, subject_id: UUID) -> FieldCipher:
+        """Make a data key for a new subject, held in memory until ``commit_pending``.
+
+        Callers commit before saving any event that uses the key; the mapper finds
+        the key here in the meantime.
+        """
+        data_key = new_data_key()
+        wrapped = wrap_data_key(self._keyring, data_key, subject_id=subject_id)
+        self._pending[subject_id] = wrapped
+        cipher = FieldCipher(data_key, DATA_KEY_VERSION)
+        self._remember(subject_id, cipher)
+        return cipher
+
+    def commit_pending(self) -> None:
+        """Commit every prepared key in one transaction."""
+        if not self._pending:
+            return
+        now = self._clock.now().isoformat()
+        rows = [
+            (str(subject_id), DATA_KEY_VERSION, wrapped.kek_id, wrapped.blob, now)
+            for subject_id, wrapped in self._pending.items()
+        ]
+        with self._db.transaction() as tx:
+            tx.executemany(
+                "INSERT INTO {data_keys} (subject_id, key_version, kek_id, wrapped, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+        self._pending.clear()
+
+    def discard_pending(self) -> None:
+        """Forget prepared keys that will never be used (a check-only run)."""
+        for subject_id in self._pending:
+            self._cache.pop(subject_id, None)
+        self._pending.clear()
+
+    def create_keys(self, subject_ids: Iterable[UUID]) -> None:
+        """Generate a data key for each subject and commit them all in one transaction."""
+        for subject_id in subject_ids:
+            self.prepare(subject_id)
+        self.commit_pending()
+
+    def cipher(self, subject_id: UUID) -> FieldCipher:
+        """Return the cipher of ``subject_id``'s data key; fail closed if there is none."""
+        cached = self._cache.get(subject_id)
+        if cached is not None:
+            self._cache.move_to_end(subject_id)
+            return cached
+
+        with self._db.transaction(commit=False) as tx:
+            row = tx.execute(
+                "SELECT kek_id, wrapped FROM {data_keys} WHERE subject_id = ? AND key_version = ?",
+                (str(subject_id), DATA_KEY_VERSION),
+            ).fetchone()
+        if row is None:
+            raise DataKeyMissing(
+                f"数据主体 {subject_id} 的数据密钥不存在，无法解密。",
+                f"No data key exists for subject {subject_id}; nothing can be decrypted.",
+            )
+        if row["kek_id"] == _SHREDDED:
+            raise KeyShredded(
+                f"数据主体 {subject_id} 的数据已被删除（密钥已销毁）。",
+                f"The data of subject {subject_id} was erased (its key was destroyed).",
+            )
+
+        wrapped = WrappedKey(kek_id=row["kek_id"], blob=bytes(row["wrapped"]))
+        data_key = unwrap_data_key(self._keyring, wrapped, subject_id=subject_id)
+        cipher = FieldCipher(data_key, DATA_KEY_VERSION)
+        self._remember(subject_id, cipher)
+        return cipher
+
+    def shred(self, subject_id: UUID) -> None:
+        """Destroy ``subject_id``'s data key, leaving a tombstone without key material."""
+        self._cache.pop(subject_id, None)
+        with self._db.transaction() as tx:
+            tx.execute("DELETE FROM {data_keys} WHERE subject_id = ?", (str(subject_id),))
+            tx.execute(
+                "INSERT INTO {data_keys} (subject_id, key_version, kek_id, wrapped, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (str(subject_id), DATA_KEY_VERSION, _SHREDDED, b"", self._clock.now().isoformat()),
+            )
+
+    def forget_cache(self) -> None:
+        """Drop every unwrapped key held in memory."""
+        self._cache.clear()
+
+    def _remember(self, subject_id: UUID, cipher: FieldCipher) -> None:
+        self._cache[subject_id] = cipher
+        self._cache.move_to_end(subject_id)
+        while len(self._cache) > self._cache_size:
+            oldest, _ = next(iter(self._cache.items()))
+            if oldest in self._pending:
+                # A prepared key must stay reachable until it is committed.
+                self._cache.move_to_end(oldest)
+                break
+            self._cache.popitem(last=False)
