@@ -60,6 +60,7 @@ FIELDS: tuple[Field, ...] = (
     Field("phone", "联系电话", "phone", "person", False, "phone"),
     Field("move_date", "流出(入)日期", "move date", "person", False, "date"),
     Field("move_place", "流入(出)地", "move place", "person", False, "address"),
+    Field("move_county", "流入(出)地县级代码", "county of the move place", "person", False, "code"),
     Field("move_reason", "流动原因", "reason for moving", "person", False, "code"),
     Field("marriage_cert_number", "婚育证明号码", "marriage and childbearing certificate number",
           "person", False, "number"),
