@@ -1,0 +1,237 @@
+"""Accounts: names, roles, jurisdictions and Argon2id password hashes.
+
+Only a system admin manages accounts, and no account may hold two of the three
+administrator roles (三权分立): the check runs at creation and at every role change.
+Every change is audited by the caller through ``vault.audit``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+from vault.clock import Clock
+from vault.errors import AuthenticationFailed, InvalidValue
+from vault.passwords import burn_time, check_new_password, hash_password, verify_password
+from vault.policy import check_admin_separation
+from vault.store.database import Database
+
+ROLES = ("clerk", "reviewer", "security-officer", "security-admin", "system-admin", "department")
+ROLE_LABELS = {
+    "clerk": "信息员",
+    "reviewer": "审核员",
+    "security-officer": "安全审计员",
+    "security-admin": "安全管理员",
+    "system-admin": "系统管理员",
+    "department": "部门用户",
+}
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
+# A division-code prefix, or "CN" for an account that may see every division.
+_JURISDICTION = re.compile(r"^(\d{2,12}|CN)$")
+
+# The same message for an unknown account and a wrong password, so that a login
+# attempt cannot learn which account names exist.
+_LOGIN_FAILED = ("用户名或口令错误。", "The account name or password is wrong.")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    account_id: UUID
+    name: str
+    roles: tuple[str, ...]
+    jurisdiction: str
+    department: str | None
+    disabled: bool
+    must_change_password: bool
+
+
+def _account(row: Any) -> Account:
+    return Account(
+        account_id=UUID(row["account_id"]),
+        name=row["name"],
+        roles=tuple(json.loads(row["roles"])),
+        jurisdiction=row["jurisdiction"],
+        department=row["department"],
+        disabled=bool(row["disabled"]),
+        must_change_password=bool(row["must_change_password"]),
+    )
+
+
+def validate_roles(roles: tuple[str, ...], department: str | None) -> None:
+    """Raise ``InvalidValue`` for an unknown role, a broken 三权分立 or a missing department."""
+    if not roles:
+        raise InvalidValue("至少需要一个角色。", "At least one role is required.", code="ROLE_MISSING", field="--role")
+    for role in roles:
+        if role not in ROLES:
+            raise InvalidValue(
+                f"未知角色 {role}。可用角色：{'、'.join(ROLES)}。",
+                f"Unknown role {role}. Roles: {', '.join(ROLES)}.",
+                code="ROLE_UNKNOWN",
+                field="--role",
+                value=role,
+            )
+    problem = check_admin_separation(roles)
+    if problem is not None:
+        raise InvalidValue.from_problem(problem)
+    if "department" in roles and not department:
+        raise InvalidValue(
+            "部门用户必须用 --department 指明所属部门。",
+            "A department account must name its department with --department.",
+            code="DEPARTMENT_MISSING",
+            field="--department",
+        )
+    if department and "department" not in roles:
+        raise InvalidValue(
+            "只有部门用户才能指定 --department。",
+            "Only a department account can name a department.",
+            code="DEPARTMENT_NOT_ALLOWED",
+            field="--department",
+        )
+
+
+# Roles that see residents need an area; the two other administrators never do.
+SCOPED_ROLES = ("clerk", "reviewer", "department", "security-officer")
+
+
+def validate_jurisdiction(code: str, roles: tuple[str, ...]) -> str:
+    """Return the cleaned jurisdiction; raise ``InvalidValue`` if it is malformed or missing."""
+    code = code.strip()
+    if not code and not any(role in SCOPED_ROLES for role in roles):
+        return code
+    if not _JURISDICTION.match(code):
+        raise InvalidValue(
+            "管辖范围必须是 2 到 12 位的行政区划代码前缀（只含数字），或代表全国的 CN。",
+            "The jurisdiction must be a division-code prefix of 2 to 12 digits, or CN for"
+            " the whole country.",
+            code="JURISDICTION_INVALID",
+            field="--jurisdiction",
+            value=code,
+        )
+    return code
+
+
+class Accounts:
+    """Create, authenticate and administer accounts."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    def create(
+        self,
+        name: str,
+        password: str,
+        roles: tuple[str, ...],
+        jurisdiction: str,
+        department: str | None = None,
+    ) -> Account:
+        """Create an account; raise ``InvalidValue`` or ``AuthenticationFailed`` on bad input."""
+        if not _NAME.match(name):
+            raise InvalidValue(
+                "用户名只能包含字母、数字、点、横线和下划线，长度 2 到 64。",
+                "Account names use letters, digits, '.', '-' and '_', 2 to 64 characters.",
+                code="ACCOUNT_NAME_INVALID",
+                field="NAME",
+            )
+        roles = tuple(dict.fromkeys(roles))
+        validate_roles(roles, department)
+        jurisdiction = validate_jurisdiction(jurisdiction, roles)
+        check_new_password(password)
+        if self.find(name) is not None:
+            raise InvalidValue(
+                f"用户名 {name} 已存在。",
+                f"The account name {name} is already taken.",
+                code="ACCOUNT_EXISTS",
+                field="NAME",
+                value=name,
+            )
+
+        account_id = uuid4()
+        now = self._clock.now().isoformat()
+        with self._db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO {accounts} (account_id, name, password_hash, roles, jurisdiction,"
+                " department, disabled, must_change_password, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?)",
+                (str(account_id), name, hash_password(password), json.dumps(list(roles)),
+                 jurisdiction, department, now, now),
+            )
+        return Account(account_id, name, roles, jurisdiction, department, False, False)
+
+    def find(self, name: str) -> Account | None:
+        with self._db.transaction(commit=False) as tx:
+            row = tx.execute("SELECT * FROM {accounts} WHERE name = ?", (name,)).fetchone()
+        return _account(row) if row else None
+
+    def get(self, name: str) -> Account:
+        account = self.find(name)
+        if account is None:
+            raise InvalidValue(
+                f"用户 {name} 不存在。", f"No account is named {name}.",
+                code="ACCOUNT_NOT_FOUND", field="NAME", value=name,
+            )
+        return account
+
+    def list(self) -> list[Account]:
+        with self._db.transaction(commit=False) as tx:
+            rows = tx.execute("SELECT * FROM {accounts} ORDER BY name").fetchall()
+        return [_account(row) for row in rows]
+
+    def authenticate(self, name: str, password: str) -> Account:
+        """Return the account if ``password`` is right; otherwise raise one generic error."""
+        with self._db.transaction(commit=False) as tx:
+            row = tx.execute("SELECT * FROM {accounts} WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            burn_time(password)
+            raise AuthenticationFailed(*_LOGIN_FAILED)
+        if not verify_password(row["password_hash"], password):
+            raise AuthenticationFailed(*_LOGIN_FAILED)
+        account = _account(row)
+        if account.disabled:
+            raise AuthenticationFailed(
+                "该账户已停用，请联系系统管理员。",
+                "This account is disabled; ask a system administrator.",
+                code="ACCOUNT_DISABLED",
+            )
+        return account
+
+    def set_disabled(self, name: str, disabled: bool) -> Account:
+        self.get(name)
+        self._update(name, "disabled = ?", (1 if disabled else 0,))
+        return self.get(name)
+
+    def set_roles(self, name: str, roles: tuple[str, ...], department: str | None) -> Account:
+        account = self.get(name)
+        roles = tuple(dict.fromkeys(roles))
+        validate_roles(roles, department)
+        validate_jurisdiction(account.jurisdiction, roles)
+        self._update(name, "roles = ?, department = ?", (json.dumps(list(roles)), department))
+        return self.get(name)
+
+    def set_jurisdiction(self, name: str, jurisdiction: str) -> Account:
+        account = self.get(name)
+        code = validate_jurisdiction(jurisdiction, account.roles)
+        self._update(name, "jurisdiction = ?", (code,))
+        return self.get(name)
+
+    def force_password_change(self, name: str) -> Account:
+        self.get(name)
+        self._update(name, "must_change_password = 1", ())
+        return self.get(name)
+
+    def change_password(self, name: str, new_password: str) -> None:
+        self.get(name)
+        check_new_password(new_password)
+        self._update(
+            name, "password_hash = ?, must_change_password = 0", (hash_password(new_password),)
+        )
+
+    def _update(self, name: str, assignments: str, params: tuple[Any, ...]) -> None:
+        with self._db.transaction() as tx:
+            tx.execute(
+                f"UPDATE {{accounts}} SET {assignments}, updated_at = ? WHERE name = ?",  # noqa: S608  # assignments are fixed strings from this module
+                (*params, self._clock.now().isoformat(), name),
+            )
