@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from uuid import uuid4
@@ -50,10 +51,19 @@ def drop_schema(schema: str) -> None:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
+@contextmanager
+def fresh_store_config(folder: Path) -> Iterator[StoreConfig]:
+    """Yield a storage location in ``folder`` (and a new schema on PostgreSQL), then drop it."""
+    schema = f"vault_test_{uuid4().hex[:12]}" if TEST_DATABASE_URL else None
+    try:
+        yield config_from(folder / "var", folder / "keys", TEST_DATABASE_URL, schema)
+    finally:
+        if schema is not None:
+            drop_schema(schema)
+
+
 @pytest.fixture
 def store_config(tmp_path: Path) -> Iterator[StoreConfig]:
     """A fresh, empty storage location on the backend under test."""
-    schema = f"vault_test_{uuid4().hex[:12]}" if TEST_DATABASE_URL else None
-    yield config_from(tmp_path / "var", tmp_path / "keys", TEST_DATABASE_URL, schema)
-    if schema is not None:
-        drop_schema(schema)
+    with fresh_store_config(tmp_path) as config:
+        yield config

@@ -9,19 +9,22 @@ methods.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Literal
 from uuid import UUID
 
 from vault.accounts import Account
 from vault.audit import AuditRecord
 from vault.bootstrap import Services
+from vault.domain.actor import Actor
 from vault.domain.fields import FIELDS, FIELDS_BY_KEY
 from vault.domain.idnumbers import normalise_id_number
+from vault.domain.values import parse_name, parse_phone
 from vault.errors import InvalidValue, Problem
-from vault.imports.service import ID_NUMBER
+from vault.imports.service import ID_NUMBER, NAME_VILLAGE, PHONE, Importer, ImportSummary
 from vault.policy import Decision, MaskContext, PolicySet, Principal, Request, apply_mask, decide
 from vault.reference import county_codes
 from vault.store.reader import FieldReader
@@ -29,6 +32,8 @@ from vault.store.reader import FieldReader
 Outcome = Literal["found", "denied", "not_found", "invalid"]
 # The audit action of a look-up by ID number, one record per number looked up.
 LOOKUP = "person.lookup"
+SEARCH = "person.search"
+LIST = "person.list"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +66,46 @@ def principal_of(account: Account) -> Principal:
     )
 
 
+def import_authoriser(policy: PolicySet, account: Account) -> Callable[[str], Problem | None]:
+    """Return the per-village write check an import applies to each row, cached by village."""
+    principal = principal_of(account)
+    cache: dict[str, Problem | None] = {}
+
+    def authorise(village_code: str) -> Problem | None:
+        if village_code not in cache:
+            decision = decide(policy, principal, Request("person.import", village_code=village_code))
+            cache[village_code] = None if decision.allowed else Problem(
+                decision.reason_code, "village", decision.reason_zh, decision.reason_en,
+                value=village_code,
+            )
+        return cache[village_code]
+
+    return authorise
+
+
 def _problem(code: str, zh: str, en: str, field_name: str | None = None) -> Problem:
     return Problem(code, field_name, zh, en)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """The result of one search or list: the views returned, or why there are none.
+
+    ``total`` is the number of records the list covers before paging. ``withheld``
+    names the candidates a denied search was refused, for the audit record.
+    """
+
+    outcome: Outcome
+    people: list[PersonView] = field(default_factory=list)
+    problem: Problem | None = None
+    decision: Decision | None = None
+    total: int = 0
+    withheld: list[UUID] = field(default_factory=list)
+
+
+def _denied(decision: Decision) -> Listing:
+    return Listing("denied", problem=_problem(decision.reason_code, decision.reason_zh,
+                                              decision.reason_en), decision=decision)
 
 
 class Gate:
@@ -122,38 +165,145 @@ class Gate:
         audit_action: str = "person.read",
     ) -> Access:
         """Read one person by id within the account's jurisdiction; audit it once."""
+        access = self._view(account, person_id, purpose)
+        return self._finish(account, audit_action, purpose, request_id, access, subject=person_id)
+
+    def search_by_name(
+        self, account: Account, name: str, village_code: str, *, request_id: str,
+        purpose: str | None = None,
+    ) -> Listing:
+        """Find the persons of one village with exactly this name; audit once."""
+        decision = decide(self._policy, principal_of(account), Request(
+            "person.search", purpose=purpose, village_code=village_code))
+        if not decision.allowed:
+            return self._finish_listing(account, SEARCH, purpose, request_id, _denied(decision))
+        try:
+            cleaned = parse_name(name, "name").value
+        except InvalidValue as error:
+            return self._finish_listing(account, SEARCH, purpose, request_id,
+                                        Listing("invalid", problem=error.problem()))
+        value = f"{cleaned}\x1f{village_code}"
+        matches = self._services.blind.find(NAME_VILLAGE, [value]).get(value, [])
+        return self._finish_listing(account, SEARCH, purpose, request_id,
+                                    self._views(account, matches, purpose))
+
+    def search_by_phone(
+        self, account: Account, raw: str, *, request_id: str, purpose: str | None = None
+    ) -> Listing:
+        """Find the persons registered with this phone number in the account's area; audit once."""
         principal = principal_of(account)
-        action = audit_action
+        decision = decide(self._policy, principal, Request(
+            "person.search", purpose=purpose, village_code=principal.jurisdiction or None))
+        if not decision.allowed:
+            return self._finish_listing(account, SEARCH, purpose, request_id, _denied(decision))
+        try:
+            number = parse_phone(raw, "phone").number
+        except InvalidValue as error:
+            return self._finish_listing(account, SEARCH, purpose, request_id,
+                                        Listing("invalid", problem=error.problem()))
+        matches = self._services.blind.find(PHONE, [number]).get(number, [])
+        return self._finish_listing(account, SEARCH, purpose, request_id,
+                                    self._views(account, matches, purpose))
+
+    def list_village(
+        self, account: Account, village_code: str, *, page: int, page_size: int,
+        request_id: str, purpose: str | None = None,
+    ) -> Listing:
+        """List one page of a village's residents, summary fields only; audit once.
+
+        Children are left out of the page when the decision grants nothing of them.
+        """
+        decision = decide(self._policy, principal_of(account), Request(
+            "person.list", purpose=purpose, village_code=village_code))
+        if not decision.allowed:
+            return self._finish_listing(account, LIST, purpose, request_id, _denied(decision))
+
+        with self._services.store.db.transaction(commit=False) as tx:
+            total = int(tx.scalar(
+                "SELECT COUNT(*) FROM {residents} WHERE village_code = ?", (village_code,)))
+            rows = tx.execute(
+                "SELECT person_id, birth_year FROM {residents} WHERE village_code = ?"
+                " ORDER BY registered_at, person_id LIMIT ? OFFSET ?",
+                (village_code, page_size, (page - 1) * page_size),
+            ).fetchall()
+        people = []
+        for row in rows:
+            person_id = UUID(row["person_id"])
+            minor = self._is_minor(person_id, row["birth_year"])
+            granted = decision.fields_for(is_minor=bool(minor))
+            fields = {k: m for k, m in granted.items() if k in LIST_FIELDS}
+            if fields:
+                people.append(self._render(person_id, village_code, fields))
+        return self._finish_listing(account, LIST, purpose, request_id,
+                                    Listing("found", people, decision=decision, total=total))
+
+    def import_workbook(
+        self, account: Account, path: Path, *, request_id: str, rejects_path: Path | None = None,
+        check_only: bool = False,
+    ) -> ImportSummary | Problem:
+        """Import a workbook as ``account``, row by row within its jurisdiction.
+
+        A denied account gets the problem back and one denial record; an import
+        that runs appends its own record (``Importer`` audits the batch).
+        """
+        decision = decide(self._policy, principal_of(account), Request(
+            "person.import", village_code=account.jurisdiction or None))
+        if not decision.allowed:
+            problem = _problem(decision.reason_code, decision.reason_zh, decision.reason_en)
+            self._finish_listing(account, "person.import", None, request_id,
+                                 Listing("denied", problem=problem, decision=decision))
+            return problem
+        actor = Actor(account.account_id, "clerk", account.jurisdiction)
+        importer = Importer(self._services, actor, import_authoriser(self._policy, account),
+                            check_only=check_only)
+        return importer.run(path, rejects_path=rejects_path)
+
+    def _views(self, account: Account, person_ids: list[UUID], purpose: str | None) -> Listing:
+        """Read each candidate under its own decision; deny only when every one is denied."""
+        accesses = [self._view(account, person_id, purpose) for person_id in person_ids]
+        people = [a.person for a in accesses if a.person is not None]
+        denied = [a for a in accesses if a.outcome == "denied"]
+        if denied and not people:
+            refused = [
+                p for p, a in zip(person_ids, accesses, strict=True) if a.outcome == "denied"
+            ]
+            return Listing("denied", problem=denied[0].problem, decision=denied[0].decision,
+                           withheld=refused)
+        return Listing("found" if people else "not_found", people,
+                       decision=accesses[0].decision if accesses else None, total=len(people))
+
+    def _view(self, account: Account, person_id: UUID, purpose: str | None) -> Access:
+        """Decide, decrypt and mask one person; append no audit record."""
         located = self._reader.read(person_id, ())
         if located is None or "village_code" not in located.clear:
-            return self._finish(account, action, purpose, request_id, Access(
-                "not_found",
-                problem=_problem("PERSON_NOT_FOUND", "没有这个人员。", "No such person."),
-            ), subject=person_id)
+            return Access("not_found",
+                          problem=_problem("PERSON_NOT_FOUND", "没有这个人员。", "No such person."))
         village = str(located.clear["village_code"])
         minor = self._is_minor(person_id, located.clear.get("birth_year"))
-        decision = decide(self._policy, principal, Request(
+        decision = decide(self._policy, principal_of(account), Request(
             "person.read", purpose=purpose, village_code=village, subject_is_minor=minor))
         if not decision.allowed:
-            return self._finish(account, action, purpose, request_id, Access(
+            return Access(
                 "denied",
                 problem=_problem(decision.reason_code, decision.reason_zh, decision.reason_en),
                 decision=decision,
-            ), subject=person_id)
+            )
+        return Access("found", person=self._render(person_id, village, decision.fields),
+                      decision=decision)
 
-        clear_keys = {"village_code", "sex", "birth_year", "resident_category", "record_status"}
-        personal = [key for key in decision.fields if key not in clear_keys]
+    def _render(self, person_id: UUID, village: str, granted: Mapping[str, str]) -> PersonView:
+        """Decrypt only the granted fields of one person and mask each as granted."""
+        personal = [key for key in granted if key not in _CLEAR_KEYS]
         read = self._reader.read(person_id, personal)
         assert read is not None  # it existed a moment ago and events are never deleted
-        values = {**{k: v for k, v in read.clear.items() if k in clear_keys}, **read.fields}
+        values = {**{k: v for k, v in read.clear.items() if k in _CLEAR_KEYS}, **read.fields}
+        ordered = _in_catalogue_order(granted)
         shown = {
             key: apply_mask(mask, _displayable(values.get(key)),
                             self._mask_context(key, values, village, person_id))
-            for key, mask in _in_catalogue_order(decision.fields)
+            for key, mask in ordered
         }
-        view = PersonView(person_id, village, shown, dict(_in_catalogue_order(decision.fields)))
-        return self._finish(account, action, purpose, request_id,
-                            Access("found", person=view, decision=decision), subject=person_id)
+        return PersonView(person_id, village, shown, dict(ordered))
 
     def _mask_context(
         self, key: str, values: Mapping[str, object], village: str, person_id: UUID
@@ -179,6 +329,31 @@ class Gate:
         if not isinstance(born, date):
             return None
         return (today.month, today.day) < (born.month, born.day)
+
+    def _finish_listing(
+        self, account: Account, action: str, purpose: str | None, request_id: str,
+        listing: Listing,
+    ) -> Listing:
+        # A list or search is one access: one record naming every subject returned,
+        # or, when denied, every subject the account was refused.
+        subjects = [p.person_id for p in listing.people] or listing.withheld
+        fields = sorted({key for p in listing.people for key in p.fields})
+        decision = listing.decision
+        self._services.audit.append(AuditRecord(
+            action=action,
+            outcome=listing.outcome,
+            request_id=request_id,
+            account_id=account.account_id,
+            account_name=account.name,
+            role=",".join(account.roles),
+            office=account.jurisdiction,
+            purpose=purpose,
+            subject_ids=[str(s) for s in subjects],
+            fields=fields,
+            reason=listing.problem.code if listing.problem else None,
+            policy_version=decision.policy_version if decision else self._policy.version,
+        ))
+        return listing
 
     def _finish(
         self,
@@ -209,6 +384,10 @@ class Gate:
 
 
 _ADDRESS_DIVISION = {"current_address": "current_county", "move_place": "move_county"}
+_CLEAR_KEYS = frozenset({"village_code", "sex", "birth_year", "resident_category", "record_status"})
+# What a page of a village list shows of each resident; a single read shows all.
+LIST_FIELDS = frozenset({"name", "sex", "birth_date", "id_number", "relationship",
+                         "household_number", "record_status"})
 _ORDER = {f.key: i for i, f in enumerate(FIELDS)}
 
 

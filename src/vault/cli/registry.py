@@ -10,8 +10,7 @@ from typing import Any
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vault.access import Access, Gate
-from vault.accounts import Account
+from vault.access import Access, Gate, import_authoriser, principal_of
 from vault.audit import AuditRecord
 from vault.bootstrap import Services, policies_dir
 from vault.cli.auth import login
@@ -21,10 +20,8 @@ from vault.domain.actor import Actor
 from vault.domain.codes import TABLES
 from vault.domain.fields import FIELDS_BY_KEY
 from vault.domain.idnumbers import DocumentType
-from vault.errors import Problem
 from vault.imports.service import Importer, ImportSummary
-from vault.policy import Principal, Request, decide, load_policies
-from vault.access import principal_of
+from vault.policy import Request, decide, load_policies
 
 
 def register(commands: Any) -> None:
@@ -59,7 +56,8 @@ def run_import(args: argparse.Namespace, console: Console) -> int:
         account = login(services, args.user, request_id)
         policy = load_policies(policies_dir())
         principal = principal_of(account)
-        actor = Actor(account.account_id, "clerk", account.jurisdiction)
+        role = "clerk" if "clerk" in account.roles else account.roles[0]
+        actor = Actor(account.account_id, role, account.jurisdiction)
         gate_check = decide(policy, principal, Request("person.import",
                                                        village_code=account.jurisdiction or None))
         if not gate_check.allowed:
@@ -71,15 +69,9 @@ def run_import(args: argparse.Namespace, console: Console) -> int:
             ))
             gate_check.raise_if_denied()
 
-        def authorise(village_code: str) -> Problem | None:
-            decision = decide(policy, principal, Request("person.import", village_code=village_code))
-            if decision.allowed:
-                return None
-            return Problem(decision.reason_code, "village", decision.reason_zh, decision.reason_en,
-                           value=village_code)
-
         with _progress_bar(console, quiet=args.json) as progress:
-            importer = Importer(services, actor, authorise, check_only=args.check,
+            importer = Importer(services, actor, import_authoriser(policy, account),
+                                check_only=args.check,
                                 progress=progress)
             summary = importer.run(args.file, include_hidden=args.include_hidden,
                                    rejects_path=args.rejects)

@@ -25,7 +25,7 @@ class Person(Aggregate):
         village_code: str
         sex: str
         birth_year: int | None
-        resident_category: str
+        resident_category: str | None
         record_status: str
         household_id: UUID | None
         actor: dict[str, Any]
@@ -38,7 +38,7 @@ class Person(Aggregate):
         village_code: str,
         sex: str,
         birth_year: int | None,
-        resident_category: str,
+        resident_category: str | None,
         record_status: str,
         household_id: UUID | None,
         actor: dict[str, Any],

@@ -80,7 +80,7 @@ def statements(db: Database) -> list[str]:
             village_code TEXT NOT NULL,
             sex TEXT NOT NULL,
             birth_year INTEGER,
-            resident_category TEXT NOT NULL,
+            resident_category TEXT,
             record_status TEXT NOT NULL,
             batch_id TEXT,
             registered_at TEXT NOT NULL,
@@ -95,6 +95,61 @@ def statements(db: Database) -> list[str]:
         """CREATE TABLE IF NOT EXISTS {projection_tracking} (
             projection TEXT PRIMARY KEY,
             notification_id BIGINT NOT NULL)""",
+        # Second-person requests (vault.approvals). The reason, the payload and the
+        # decision reason are envelopes under the first subject's data key, so the
+        # free text a clerk or reviewer types is erased with the person.
+        f"""CREATE TABLE IF NOT EXISTS {{requests}} (
+            request_id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            subject_ids TEXT NOT NULL,
+            village_code TEXT NOT NULL,
+            requester_id TEXT NOT NULL,
+            office TEXT NOT NULL,
+            reason {blob} NOT NULL,
+            payload {blob} NOT NULL,
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            reviewer_id TEXT,
+            decided_at TEXT,
+            decision_reason {blob},
+            applied_at TEXT,
+            failure_code TEXT)""",
+        "CREATE INDEX IF NOT EXISTS vault_requests_status ON {requests} (status, village_code)",
+        # Failed logins, per account name (kind "account") and per client address
+        # (kind "address"). Both keys are keyed digests, so the table names no
+        # account and no address.
+        """CREATE TABLE IF NOT EXISTS {login_state} (
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            failures INTEGER NOT NULL,
+            last_failure_at TEXT NOT NULL,
+            blocked_until TEXT,
+            PRIMARY KEY (kind, key))""",
+        # The last TOTP time step each account used, so that a code works only once.
+        """CREATE TABLE IF NOT EXISTS {totp_steps} (
+            account_id TEXT PRIMARY KEY,
+            last_step BIGINT NOT NULL)""",
+        # Browser sessions. Only the SHA-256 of the session id is stored, so a reader
+        # of this table cannot take a session over.
+        """CREATE TABLE IF NOT EXISTS {sessions} (
+            session_hash TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            csrf_token TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL)""",
+        # API tokens of department systems, stored as the SHA-256 of the token.
+        """CREATE TABLE IF NOT EXISTS {api_tokens} (
+            token_id TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL,
+            label TEXT NOT NULL,
+            jurisdiction TEXT NOT NULL,
+            department TEXT,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            revoked_at TEXT,
+            last_used_at TEXT)""",
     ]
     ddl.extend(_append_only_guards(db))
     return ddl
