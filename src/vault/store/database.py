@@ -28,6 +28,10 @@ TABLES = (
     "households",
     "projection_tracking",
     "login_state",
+    "requests",
+    "totp_steps",
+    "sessions",
+    "api_tokens",
 )
 
 _NAME = re.compile(r"\{([a-z_]+)\}")
