@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import openpyxl
 import pytest
 
 from tests.support import SAMPLE
+from vault.accounts import totp_code
+from vault.bootstrap import open_services
 from vault.store.config import StoreConfig
 
 ADMIN_PASSWORD = "admin-password-for-tests"
@@ -25,6 +29,11 @@ FIRST_ID = "331024197602155799"  # the sample's first row, a synthetic person
 class Cli:
     config: StoreConfig
     cwd: Path
+    admin_secret: str = ""
+
+    def admin_code(self) -> str:
+        """Return the admin's TOTP code for now; each test spends at most one."""
+        return totp_code(self.admin_secret)
 
     def env(self, password: str | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
@@ -38,13 +47,16 @@ class Cli:
         return env
 
     def run(self, *args: str, password: str | None = None, stdin: str = "",
-            lang: str | None = None) -> subprocess.CompletedProcess[str]:
+            lang: str | None = None, totp: str | None = None) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "vault.cli"]
         if lang:
             command += ["--lang", lang]
+        env = self.env(password)
+        if totp is not None:
+            env["VAULT_TOTP"] = totp
         return subprocess.run(
             [*command, *args], input=stdin, capture_output=True, text=True,
-            env=self.env(password), cwd=self.cwd, timeout=300, check=False,
+            env=env, cwd=self.cwd, timeout=300, check=False,
         )
 
 
@@ -54,10 +66,13 @@ def cli(store_config: StoreConfig, tmp_path: Path) -> Iterator[Cli]:
     result = runner.run("init", "--admin", "admin", "--password-stdin", "--dev",
                         stdin=ADMIN_PASSWORD + "\n")
     assert result.returncode == 0, result.stderr
-    result = runner.run("user", "add", "clerk", "--role", "clerk", "--jurisdiction", "331024",
-                        "--password-stdin", "--user", "admin", password=ADMIN_PASSWORD,
-                        stdin=CLERK_PASSWORD + "\n")
-    assert result.returncode == 0, result.stderr
+    uri = re.search(r"otpauth://\S+", result.stdout + result.stderr)
+    assert uri is not None, "init printed no TOTP secret for the system admin"
+    runner.admin_secret = parse_qs(urlparse(uri.group(0)).query)["secret"][0]
+    # The clerk is made in-process, so that each test spends at most one admin code:
+    # a TOTP step is accepted once, and a test may run within one 30-second step.
+    with open_services(store_config) as services:
+        services.accounts.create("clerk", CLERK_PASSWORD, ("clerk",), "331024")
     yield runner
 
 
@@ -68,7 +83,8 @@ def _no_traceback(result: subprocess.CompletedProcess[str]) -> None:
 
 def test_init_labels_development_keyring(cli: Cli) -> None:
     """Every command on a development keyring says so."""
-    result = cli.run("user", "list", "--user", "admin", password=ADMIN_PASSWORD)
+    result = cli.run("user", "list", "--user", "admin", password=ADMIN_PASSWORD,
+                     totp=cli.admin_code())
 
     assert result.returncode == 0
     assert "开发密钥环" in result.stderr
@@ -187,7 +203,8 @@ def test_admin_separation_at_creation(cli: Cli) -> None:
     """An account with security-admin and security-officer is rejected at creation."""
     result = cli.run("user", "add", "both", "--role", "security-admin", "--role",
                      "security-officer", "--jurisdiction", "331024", "--password-stdin",
-                     "--user", "admin", password=ADMIN_PASSWORD, stdin="another-password-1\n")
+                     "--user", "admin", password=ADMIN_PASSWORD, stdin="another-password-1\n",
+                     totp=cli.admin_code())
 
     assert result.returncode != 0
     assert "ADMIN_SEPARATION" in result.stderr
@@ -216,7 +233,8 @@ def test_villages_then_import_by_name(cli: Cli) -> None:
 
 def test_projection_rebuild_command(cli: Cli) -> None:
     """The admin rebuilds the read models from the events."""
-    result = cli.run("projections", "rebuild", "--user", "admin", password=ADMIN_PASSWORD)
+    result = cli.run("projections", "rebuild", "--user", "admin", password=ADMIN_PASSWORD,
+                     totp=cli.admin_code())
 
     assert result.returncode == 0, result.stderr
     assert "读模型已重建" in result.stdout

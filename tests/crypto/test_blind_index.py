@@ -22,8 +22,10 @@ bits_values = st.integers(min_value=8, max_value=64)
 kinds = st.sampled_from(sorted(KINDS))
 
 
-def test_kinds_are_the_four_searches() -> None:
-    assert {"id_number", "name_birth_village", "phone", "household_number"} == KINDS
+def test_kinds_are_the_five_searches() -> None:
+    assert {
+        "id_number", "name_birth_village", "name_village", "phone", "household_number"
+    } == KINDS
 
 
 @given(kinds, index_values, bits_values)

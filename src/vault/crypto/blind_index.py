@@ -26,7 +26,9 @@ MIN_BITS: Final = 8
 MAX_BITS: Final = 64
 KEY_BYTES: Final = 32
 
-KINDS: Final = frozenset({"id_number", "name_birth_village", "phone", "household_number"})
+KINDS: Final = frozenset(
+    {"id_number", "name_birth_village", "name_village", "phone", "household_number"}
+)
 
 
 class BlindIndexer:
