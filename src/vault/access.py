@@ -24,8 +24,12 @@ from vault.domain.fields import FIELDS, FIELDS_BY_KEY
 from vault.domain.idnumbers import normalise_id_number
 from vault.domain.values import parse_name, parse_phone
 from vault.errors import InvalidValue, Problem
-from vault.imports.service import ID_NUMBER, NAME_VILLAGE, PHONE, Importer, ImportSummary
-from vault.policy import Decision, MaskContext, PolicySet, Principal, Request, apply_mask, decide
+from vault.imports.service import (
+    ID_NUMBER, NAME_VILLAGE, PHONE, Importer, ImportSummary, Progress,
+)
+from vault.policy import (
+    WHOLE_COUNTRY, Decision, MaskContext, PolicySet, Principal, Request, apply_mask, decide,
+)
 from vault.reference import county_codes
 from vault.store.reader import FieldReader
 
@@ -239,12 +243,14 @@ class Gate:
 
     def import_workbook(
         self, account: Account, path: Path, *, request_id: str, rejects_path: Path | None = None,
-        check_only: bool = False,
+        check_only: bool = False, progress: Progress | None = None,
     ) -> ImportSummary | Problem:
         """Import a workbook as ``account``, row by row within its jurisdiction.
 
         A denied account gets the problem back and one denial record; an import
         that runs appends its own record (``Importer`` audits the batch).
+        ``progress`` is called after each batch with the rows read and the
+        estimated total.
         """
         decision = decide(self._policy, principal_of(account), Request(
             "person.import", village_code=account.jurisdiction or None))
@@ -255,8 +261,115 @@ class Gate:
             return problem
         actor = Actor(account.account_id, "clerk", account.jurisdiction)
         importer = Importer(self._services, actor, import_authoriser(self._policy, account),
-                            check_only=check_only)
+                            check_only=check_only, progress=progress)
         return importer.run(path, rejects_path=rejects_path)
+
+    def authorise(
+        self, account: Account, action: str, *, request_id: str, audit_action: str
+    ) -> Problem | None:
+        """Decide ``action`` over the account's whole jurisdiction; audit it once.
+
+        For accesses that read no person record through this class (a rejects
+        workbook, say): returns the problem when denied, else None.
+        """
+        decision = decide(self._policy, principal_of(account), Request(
+            action, village_code=account.jurisdiction or None))
+        listing = Listing("found", decision=decision) if decision.allowed else _denied(decision)
+        self._finish_listing(account, audit_action, None, request_id, listing)
+        return listing.problem
+
+    def allows(self, account: Account, action: str) -> Problem | None:
+        """Decide ``action`` over the account's whole jurisdiction without an audit record.
+
+        Only for screens that show no personal data (menus, empty search forms), so
+        that they offer what the policy permits; every read still goes through the
+        audited methods above. Returns the problem when denied, else None.
+        """
+        decision = decide(self._policy, principal_of(account), Request(
+            action, village_code=account.jurisdiction or None))
+        if decision.allowed:
+            return None
+        return _problem(decision.reason_code, decision.reason_zh, decision.reason_en)
+
+    def villages(self, account: Account) -> list[tuple[str, int]]:
+        """Return each village code in the account's jurisdiction with its resident count.
+
+        Division codes and counts are clear values, so nothing is decrypted or
+        audited; an account that may not list residents gets an empty list.
+        """
+        if self.allows(account, "person.list") is not None:
+            return []
+        scope = account.jurisdiction
+        prefix = "" if scope == WHOLE_COUNTRY else scope
+        with self._services.store.db.transaction(commit=False) as tx:
+            rows = tx.execute(
+                "SELECT village_code, COUNT(*) AS residents FROM {residents}"
+                " WHERE village_code LIKE ? GROUP BY village_code ORDER BY village_code",
+                (f"{prefix}%",),
+            ).fetchall()
+        return [(row["village_code"], int(row["residents"])) for row in rows]
+
+    def read_with_household(
+        self, account: Account, person_id: UUID, *, request_id: str, purpose: str | None = None,
+    ) -> tuple[Access, list[PersonView]]:
+        """Read one person and the other members of their household; audit it once.
+
+        Each member is decided on its own, like a page of a village list, and shows
+        only the list fields (``LIST_FIELDS``). Members the account may not see are
+        left out. The one audit record names the person and every member shown.
+        """
+        access = self._view(account, person_id, purpose)
+        members: list[PersonView] = []
+        if access.person is not None:
+            for member_id in self._household_members(person_id):
+                member = self._member_view(account, member_id, purpose)
+                if member is not None:
+                    members.append(member)
+
+        decision = access.decision
+        shown = [access.person, *members] if access.person is not None else []
+        self._services.audit.append(AuditRecord(
+            action="person.read",
+            outcome=access.outcome,
+            request_id=request_id,
+            account_id=account.account_id,
+            account_name=account.name,
+            role=",".join(account.roles),
+            office=account.jurisdiction,
+            purpose=purpose,
+            subject_ids=[str(person_id)] + [str(m.person_id) for m in members],
+            fields=sorted({key for view in shown for key in view.fields}),
+            reason=access.problem.code if access.problem else None,
+            policy_version=decision.policy_version if decision else self._policy.version,
+        ))
+        return access, members
+
+    def _household_members(self, person_id: UUID) -> list[UUID]:
+        with self._services.store.db.transaction(commit=False) as tx:
+            rows = tx.execute(
+                "SELECT m.person_id FROM {residents} p JOIN {residents} m"
+                " ON m.household_id = p.household_id"
+                " WHERE p.person_id = ? AND m.person_id <> p.person_id"
+                " ORDER BY m.registered_at, m.person_id",
+                (str(person_id),),
+            ).fetchall()
+        return [UUID(row["person_id"]) for row in rows]
+
+    def _member_view(
+        self, account: Account, person_id: UUID, purpose: str | None
+    ) -> PersonView | None:
+        """Decide one household member and render only the list fields; no audit record."""
+        located = self._reader.read(person_id, ())
+        if located is None or "village_code" not in located.clear:
+            return None
+        village = str(located.clear["village_code"])
+        minor = self._is_minor(person_id, located.clear.get("birth_year"))
+        decision = decide(self._policy, principal_of(account), Request(
+            "person.read", purpose=purpose, village_code=village, subject_is_minor=minor))
+        if not decision.allowed:
+            return None
+        fields = {k: m for k, m in decision.fields.items() if k in LIST_FIELDS}
+        return self._render(person_id, village, fields) if fields else None
 
     def _views(self, account: Account, person_ids: list[UUID], purpose: str | None) -> Listing:
         """Read each candidate under its own decision; deny only when every one is denied."""

@@ -7,11 +7,15 @@ Every change is audited by the caller through ``vault.audit``.
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
+
+import pyotp
 
 from vault.clock import Clock
 from vault.errors import AuthenticationFailed, InvalidValue
@@ -36,6 +40,12 @@ _JURISDICTION = re.compile(r"^(\d{2,12}|CN)$")
 # attempt cannot learn which account names exist.
 _LOGIN_FAILED = ("用户名或口令错误。", "The account name or password is wrong.")
 
+# Roles that must log in with a second factor: the reviewer and the three
+# administrators (MLPS 2.0 level 3 asks for two factors on privileged accounts).
+TOTP_ROLES = ("reviewer", "security-officer", "security-admin", "system-admin")
+TOTP_ISSUER = "Vault"
+_TOTP_CODE = re.compile(r"^\d{6}$")
+
 
 @dataclass(frozen=True, slots=True)
 class Account:
@@ -46,6 +56,29 @@ class Account:
     department: str | None
     disabled: bool
     must_change_password: bool
+    # Set only on the account that ``create`` or ``reset_totp`` returns, so that the
+    # caller can show the new secret once; accounts read back never carry it.
+    totp_secret: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def needs_totp(self) -> bool:
+        return totp_required(self.roles)
+
+
+def totp_required(roles: tuple[str, ...]) -> bool:
+    """Return whether an account with ``roles`` must log in with a TOTP code."""
+    return any(role in TOTP_ROLES for role in roles)
+
+
+def totp_uri(name: str, secret: str) -> str:
+    """Return the ``otpauth://`` URI that authenticator apps enrol from."""
+    return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=TOTP_ISSUER)
+
+
+def totp_code(secret: str, at: datetime | None = None) -> str:
+    """Return the TOTP code of ``secret`` at ``at`` (now by default), for tests and scripts."""
+    totp = pyotp.TOTP(secret)
+    return totp.at(at) if at is not None else totp.now()
 
 
 def _account(row: Any) -> Account:
@@ -76,6 +109,19 @@ def validate_roles(roles: tuple[str, ...], department: str | None) -> None:
     problem = check_admin_separation(roles)
     if problem is not None:
         raise InvalidValue.from_problem(problem)
+    blind_admins = [role for role in roles if role in NO_PERSONAL_DATA_ROLES]
+    readers = [role for role in roles if role in PERSONAL_DATA_ROLES]
+    if blind_admins and readers:
+        # A policy grants per role and takes the union, so an extra role would let
+        # the administrator read what their own role forbids.
+        raise InvalidValue(
+            f"系统管理员和安全管理员不得查看个人信息，不能同时拥有 {'、'.join(readers)} 角色。",
+            f"System and security administrators never read personal data, so they cannot"
+            f" also hold {', '.join(readers)}.",
+            code="ADMIN_WITH_DATA_ROLE",
+            field="--role",
+            value=",".join(blind_admins + readers),
+        )
     if "department" in roles and not department:
         raise InvalidValue(
             "部门用户必须用 --department 指明所属部门。",
@@ -91,6 +137,11 @@ def validate_roles(roles: tuple[str, ...], department: str | None) -> None:
             field="--department",
         )
 
+
+# Administrators who may never read personal data, and the roles that read it (the
+# security officer reads masked data and is kept apart by 三权分立 already).
+NO_PERSONAL_DATA_ROLES = ("system-admin", "security-admin")
+PERSONAL_DATA_ROLES = ("clerk", "reviewer", "department")
 
 # Roles that see residents need an area; the two other administrators never do.
 SCOPED_ROLES = ("clerk", "reviewer", "department", "security-officer")
@@ -151,19 +202,27 @@ class Accounts:
 
         account_id = uuid4()
         now = self._clock.now().isoformat()
+        secret = pyotp.random_base32() if totp_required(roles) else None
         with self._db.transaction() as tx:
             tx.execute(
                 "INSERT INTO {accounts} (account_id, name, password_hash, roles, jurisdiction,"
-                " department, disabled, must_change_password, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?)",
+                " department, disabled, must_change_password, totp_secret, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)",
                 (str(account_id), name, hash_password(password), json.dumps(list(roles)),
-                 jurisdiction, department, now, now),
+                 jurisdiction, department, secret, now, now),
             )
-        return Account(account_id, name, roles, jurisdiction, department, False, False)
+        return Account(account_id, name, roles, jurisdiction, department, False, False, secret)
 
     def find(self, name: str) -> Account | None:
         with self._db.transaction(commit=False) as tx:
             row = tx.execute("SELECT * FROM {accounts} WHERE name = ?", (name,)).fetchone()
+        return _account(row) if row else None
+
+    def find_by_id(self, account_id: UUID) -> Account | None:
+        with self._db.transaction(commit=False) as tx:
+            row = tx.execute(
+                "SELECT * FROM {accounts} WHERE account_id = ?", (str(account_id),)
+            ).fetchone()
         return _account(row) if row else None
 
     def get(self, name: str) -> Account:
@@ -199,7 +258,9 @@ class Accounts:
         return account
 
     def set_disabled(self, name: str, disabled: bool) -> Account:
-        self.get(name)
+        account = self.get(name)
+        if disabled:
+            self._keep_a_system_admin(account)
         self._update(name, "disabled = ?", (1 if disabled else 0,))
         return self.get(name)
 
@@ -208,6 +269,8 @@ class Accounts:
         roles = tuple(dict.fromkeys(roles))
         validate_roles(roles, department)
         validate_jurisdiction(account.jurisdiction, roles)
+        if "system-admin" not in roles:
+            self._keep_a_system_admin(account)
         self._update(name, "roles = ?, department = ?", (json.dumps(list(roles)), department))
         return self.get(name)
 
@@ -228,6 +291,90 @@ class Accounts:
         self._update(
             name, "password_hash = ?, must_change_password = 0", (hash_password(new_password),)
         )
+
+    # -- second factor -------------------------------------------------------
+    # NOTE: TOTP secrets are stored in clear in the accounts table, as password
+    # hashes are; a reader of the database can compute codes but still needs the
+    # password.
+
+    def has_totp(self, name: str) -> bool:
+        """Return whether ``name`` has a TOTP secret enrolled."""
+        with self._db.transaction(commit=False) as tx:
+            secret = tx.scalar("SELECT totp_secret FROM {accounts} WHERE name = ?", (name,))
+        return bool(secret)
+
+    def reset_totp(self, name: str) -> Account:
+        """Give ``name`` a new TOTP secret; the returned account carries it, once."""
+        account = self.get(name)
+        if not account.needs_totp:
+            raise InvalidValue(
+                f"账户 {name} 的角色不需要动态口令。",
+                f"The roles of the account {name} do not use a TOTP code.",
+                code="TOTP_NOT_REQUIRED", field="NAME", value=name,
+            )
+        secret = pyotp.random_base32()
+        self._update(name, "totp_secret = ?", (secret,))
+        with self._db.transaction() as tx:
+            tx.execute("DELETE FROM {totp_steps} WHERE account_id = ?", (str(account.account_id),))
+        return Account(account.account_id, account.name, account.roles, account.jurisdiction,
+                       account.department, account.disabled, account.must_change_password, secret)
+
+    def enrol_totp(self, name: str) -> Account:
+        """Enrol a first TOTP secret for an account that needs one and has none."""
+        if self.has_totp(name):
+            raise InvalidValue(
+                "该账户已登记动态口令；如需更换，请系统管理员重置。",
+                "This account already has a TOTP secret; a system administrator can reset it.",
+                code="TOTP_ALREADY_ENROLLED", field="username",
+            )
+        return self.reset_totp(name)
+
+    def verify_totp(self, account: Account, code: str) -> bool:
+        """Return whether ``code`` is valid for ``account`` now and was not used before.
+
+        A code from the previous, current or next 30-second step is accepted, so
+        that a clock off by up to 30 seconds still works. Each step is accepted once:
+        the last used step is moved forward by compare-and-set, so two requests with
+        the same code cannot both succeed.
+        """
+        if not _TOTP_CODE.match(code or ""):
+            return False
+        with self._db.transaction(commit=False) as tx:
+            secret = tx.scalar("SELECT totp_secret FROM {accounts} WHERE account_id = ?",
+                               (str(account.account_id),))
+        if not secret:
+            return False
+        totp = pyotp.TOTP(secret)
+        now = self._clock.now()
+        current = totp.timecode(now)
+        matched = None
+        for offset in (-1, 0, 1):
+            if hmac.compare_digest(totp.at(now, counter_offset=offset), code):
+                matched = current + offset
+        if matched is None:
+            return False
+        with self._db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO {totp_steps} AS t (account_id, last_step) VALUES (?, ?)"
+                " ON CONFLICT (account_id) DO UPDATE SET last_step = excluded.last_step"
+                " WHERE t.last_step < excluded.last_step",
+                (str(account.account_id), matched),
+            )
+            return tx.rowcount == 1
+
+    def _keep_a_system_admin(self, account: Account) -> None:
+        """Raise if ``account`` is the last enabled system admin, who alone can manage accounts."""
+        if "system-admin" not in account.roles or account.disabled:
+            return
+        others = [a for a in self.list() if a.name != account.name
+                  and "system-admin" in a.roles and not a.disabled]
+        if not others:
+            raise InvalidValue(
+                "这是最后一个启用的系统管理员，不能停用或取消其系统管理员角色；请先创建另一个。",
+                "This is the last enabled system administrator, so it cannot be disabled or"
+                " lose the system-admin role; create another one first.",
+                code="LAST_SYSTEM_ADMIN", field="NAME", value=account.name,
+            )
 
     def _update(self, name: str, assignments: str, params: tuple[Any, ...]) -> None:
         with self._db.transaction() as tx:

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vault.accounts import ROLE_LABELS, ROLES, Account
+from vault.accounts import ROLE_LABELS, ROLES, Account, totp_uri
 from vault.audit import AuditRecord
 from vault.bootstrap import open_services
 from vault.cli.auth import login, read_password_stdin, require_role
@@ -16,7 +16,7 @@ from vault.cli.common import (
 )
 from vault.cli.output import Console
 from vault.crypto.keyring import create_development_keyring, create_sealed_keyring, keyring_path
-from vault.errors import DataFolderExists, KeyringMissing
+from vault.errors import AccessDenied, DataFolderExists, KeyringMissing
 from vault.villages import import_villages
 
 
@@ -64,10 +64,13 @@ def register(commands: Any) -> None:
     force = user.add_parser("force-password-change", help="要求下次登录修改口令 / force a change")
     force.add_argument("name")
     force.set_defaults(handler=run_user_force)
+    reset_totp = user.add_parser("reset-totp", help="重置动态口令密钥 / give a new TOTP secret")
+    reset_totp.add_argument("name")
+    reset_totp.set_defaults(handler=run_user_reset_totp)
     passwd = user.add_parser("passwd", help="修改自己的口令（新口令从标准输入读取）/ change own password")
     passwd.add_argument("--password-stdin", action="store_true", required=True)
     passwd.set_defaults(handler=run_user_passwd)
-    for sub in (listing, disable, enable, roles, scope, force, passwd):
+    for sub in (listing, disable, enable, roles, scope, force, reset_totp, passwd):
         add_store_options(sub)
         add_user_option(sub)
 
@@ -131,16 +134,36 @@ def run_init(args: argparse.Namespace, console: Console) -> int:
         f"Created the data folder {config.data_dir}, the keyring"
         f" {keyring_path(config.keys_dir)} and the system admin {args.admin}.",
     )
+    print_totp_secret(console, account)
     if keyring.development:
         console.note(f"注意：{keyring.label}", f"Note: {keyring.label}")
     return 0
 
 
-def _admin(args: argparse.Namespace, console: Console, request_id: str) -> tuple[Any, Account]:
+def print_totp_secret(console: Console, account: Account) -> None:
+    """Print a new TOTP secret once, as an otpauth:// URI for an authenticator app."""
+    if account.totp_secret is None:
+        return
+    uri = totp_uri(account.name, account.totp_secret)
+    console.say(f"动态口令密钥（只显示这一次，请用验证器扫描或录入）：{uri}",
+                f"TOTP secret (shown only this once; add it to an authenticator): {uri}")
+
+
+def _admin(
+    args: argparse.Namespace, console: Console, request_id: str, action: str
+) -> tuple[Any, Account]:
     services = services_for(args, console)
     try:
         account = login(services, args.user, request_id)
-        require_role(account, "system-admin")
+        try:
+            require_role(account, "system-admin")
+        except AccessDenied as error:
+            services.audit.append(AuditRecord(
+                action=action, outcome="denied", request_id=request_id,
+                account_id=account.account_id, account_name=account.name,
+                role=",".join(account.roles), office=account.jurisdiction, reason=error.code,
+            ))
+            raise
     except BaseException:
         services.close()
         raise
@@ -167,7 +190,7 @@ def run_user_add(args: argparse.Namespace, console: Console) -> int:
     from vault.errors import VaultError
 
     request_id = new_request_id()
-    services, admin = _admin(args, console, request_id)
+    services, admin = _admin(args, console, request_id, "account.create")
     with services:
         password = read_password_stdin()
         try:
@@ -181,12 +204,24 @@ def run_user_add(args: argparse.Namespace, console: Console) -> int:
                               reason="roles=" + ",".join(account.roles))
     console.say(f"已创建账户 {account.name}（{_labels(account)}）。",
                 f"Created the account {account.name} ({', '.join(account.roles)}).")
+    print_totp_secret(console, account)
+    return 0
+
+
+def run_user_reset_totp(args: argparse.Namespace, console: Console) -> int:
+    request_id = new_request_id()
+    services, admin = _admin(args, console, request_id, "account.totp_reset")
+    with services:
+        account = services.accounts.reset_totp(args.name)
+        _audit_account_change(services, admin, "account.totp_reset", account, request_id)
+    console.say(f"已重置账户 {account.name} 的动态口令。", f"Reset the TOTP secret of {account.name}.")
+    print_totp_secret(console, account)
     return 0
 
 
 def run_user_list(args: argparse.Namespace, console: Console) -> int:
     request_id = new_request_id()
-    services, admin = _admin(args, console, request_id)
+    services, admin = _admin(args, console, request_id, "account.list")
     with services:
         accounts = services.accounts.list()
         services.audit.append(AuditRecord(
@@ -205,18 +240,22 @@ def run_user_list(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _change(args: argparse.Namespace, console: Console, action: str, change: Any) -> int:
+def _change(
+    args: argparse.Namespace, console: Console, action: str, change: Any,
+    describe: Any = None,
+) -> int:
     from vault.errors import VaultError
 
     request_id = new_request_id()
-    services, admin = _admin(args, console, request_id)
+    services, admin = _admin(args, console, request_id, action)
     with services:
         try:
             account = change(services.accounts)
         except VaultError as error:
             _deny_change(services, admin, action, request_id, error)
             raise
-        _audit_account_change(services, admin, action, account, request_id)
+        _audit_account_change(services, admin, action, account, request_id,
+                              reason=describe(account) if describe else None)
     console.say(f"已更新账户 {account.name}。", f"Updated the account {account.name}.")
     return 0
 
@@ -228,12 +267,14 @@ def run_user_disable(args: argparse.Namespace, console: Console) -> int:
 
 def run_user_set_roles(args: argparse.Namespace, console: Console) -> int:
     return _change(args, console, "account.set_roles",
-                   lambda a: a.set_roles(args.name, tuple(args.role), args.department))
+                   lambda a: a.set_roles(args.name, tuple(args.role), args.department),
+                   lambda account: "roles=" + ",".join(account.roles))
 
 
 def run_user_set_jurisdiction(args: argparse.Namespace, console: Console) -> int:
     return _change(args, console, "account.set_jurisdiction",
-                   lambda a: a.set_jurisdiction(args.name, args.jurisdiction))
+                   lambda a: a.set_jurisdiction(args.name, args.jurisdiction),
+                   lambda account: f"jurisdiction={account.jurisdiction}")
 
 
 def run_user_force(args: argparse.Namespace, console: Console) -> int:
@@ -277,7 +318,7 @@ def run_villages_import(args: argparse.Namespace, console: Console) -> int:
 
 def run_projections_rebuild(args: argparse.Namespace, console: Console) -> int:
     request_id = new_request_id()
-    services, admin = _admin(args, console, request_id)
+    services, admin = _admin(args, console, request_id, "projections.rebuild")
     with services:
         applied = services.residents.rebuild()
         services.audit.append(AuditRecord(

@@ -2,7 +2,8 @@
 
 The password comes from ``VAULT_PASSWORD`` or, when that is unset, from a prompt on
 the terminal; never from an argument, where it would land in shell history and the
-process list. Standard input stays free for data (ID numbers to look up).
+process list. Standard input stays free for data (ID numbers to look up). Reviewers
+and the three administrators also give a TOTP code, from ``VAULT_TOTP`` or a prompt.
 """
 
 from __future__ import annotations
@@ -38,6 +39,27 @@ def read_password(prompt: str = "口令 / Password: ") -> str:
     return getpass.getpass(prompt)
 
 
+def read_totp(prompt: str = "动态口令 / TOTP code: ") -> str:
+    """Read the TOTP code from ``VAULT_TOTP`` or, when that is unset, a terminal prompt.
+
+    Each code is accepted once, so a script that runs several commands in a row
+    needs a new code for each (``vault.accounts.totp_code`` computes one).
+    """
+    code = os.environ.get("VAULT_TOTP")
+    if code is not None:
+        return code.strip()
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        raise AuthenticationFailed(
+            "此账户需要动态口令：请设置 VAULT_TOTP，或在终端中运行以输入动态口令。",
+            "This account needs a TOTP code: set VAULT_TOTP or run the command in a terminal.",
+            code="TOTP_MISSING", field="VAULT_TOTP",
+        ) from None
+    os.close(fd)
+    return getpass.getpass(prompt).strip()
+
+
 def read_password_stdin() -> str:
     """Read a new password from the first line of standard input."""
     line = sys.stdin.readline()
@@ -59,6 +81,13 @@ def login(services: Services, name: str | None, request_id: str) -> Account:
         )
     try:
         account = services.accounts.authenticate(name, read_password())
+        if account.needs_totp and not services.accounts.verify_totp(account, read_totp()):
+            raise AuthenticationFailed(
+                "动态口令错误或已经用过：请输入验证器上的新动态口令。",
+                "The TOTP code is wrong or was already used: enter a new code from the"
+                " authenticator.",
+                code="TOTP_INVALID", field="VAULT_TOTP",
+            )
     except AuthenticationFailed as error:
         services.audit.append(AuditRecord(
             action="login", outcome="denied", request_id=request_id, account_name=name,

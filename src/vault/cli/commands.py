@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vault.cli import admin, policy, registry
+from vault.cli import admin, approvals, policy, registry, serve
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -12,3 +12,5 @@ def register(parser: argparse.ArgumentParser) -> None:
     admin.register(commands)
     registry.register(commands)
     policy.register(commands)
+    approvals.register(commands)
+    serve.register(commands)

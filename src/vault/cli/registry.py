@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from vault.access import Access, Gate, import_authoriser, principal_of
 from vault.audit import AuditRecord
@@ -97,16 +97,21 @@ class _progress_bar:
         self._progress = Progress(
             TextColumn("导入 / importing"), BarColumn(), TextColumn("{task.completed} 行 / rows"),
             TextColumn("{task.fields[rate]} 行/秒 / rows/s"), TimeElapsedColumn(),
+            TextColumn("剩余 / left"), TimeRemainingColumn(),
             transient=True,
         )
         self._progress.start()
         self._task = self._progress.add_task("import", total=None, rate="-")
         return self._update
 
-    def _update(self, rows: int) -> None:
-        assert self._progress is not None
+    def _update(self, rows: int, expected: int | None) -> None:
+        if self._progress is None:
+            return
         elapsed = max(time.monotonic() - self._started, 1e-6)
-        self._progress.update(self._task, completed=rows, rate=f"{rows / elapsed:,.0f}")
+        # The estimate counts title and header rows too, so it never falls below the count.
+        total = max(expected, rows) if expected else None
+        self._progress.update(self._task, completed=rows, total=total,
+                              rate=f"{rows / elapsed:,.0f}")
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
@@ -138,10 +143,11 @@ def _print_summary(console: Console, s: ImportSummary) -> None:
         console.say(f"  填报单位：{s.filing_unit or '-'}　填报人：{s.collector or '-'}",
                     f"  filed by: {s.filing_unit or '-'}, collector: {s.collector or '-'}")
     if s.villages:
-        console.say("  按村统计（代码 行数 登记 拒绝 警告 重复 错误率）：",
-                    "  By village (code rows registered rejected warned duplicates error rate):")
+        console.say("  按村统计（代码 村名 行数 登记 拒绝 警告 重复 错误率）：",
+                    "  By village (code name rows registered rejected warned duplicates"
+                    " error rate):")
         for v in sorted(s.villages.values(), key=lambda v: v.code):
-            line = (f"    {v.code or '（未识别）'} {v.rows} {v.registered} {v.rejected}"
+            line = (f"    {v.code or '（未识别）'} {v.name} {v.rows} {v.registered} {v.rejected}"
                     f" {v.warned} {v.duplicates} {v.error_rate:.1%}")
             console.say(line, line.replace("（未识别）", "(unknown)"))
     for item in s.skipped:

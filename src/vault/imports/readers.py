@@ -960,3 +960,25 @@ def _open_csv(path: Path, content_sha256: str) -> Source:
         date_system=1900,
         _sheets=[sheet],
     )
+
+
+def estimate_rows(path: Path) -> int | None:
+    """Estimate how many rows ``path`` holds, for a progress bar; ``None`` if unknown.
+
+    A CSV file's line breaks are counted; a workbook's sheets are sized from the
+    dimensions their XML declares, which Excel and WPS keep but other writers may
+    leave stale. The figure is an upper bound that includes title and header rows.
+    """
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(8)
+            if head.startswith(_ZIP_MAGIC):
+                workbook = load_workbook(path, read_only=True)
+                try:
+                    return sum(sheet.max_row or 0 for sheet in workbook.worksheets) or None
+                finally:
+                    workbook.close()
+            stream.seek(0)
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b""))
+    except (*_WORKBOOK_ERRORS, OSError):
+        return None
