@@ -366,3 +366,15 @@ def test_login_audited(client: Client, services: Services, clock: FixedClock) ->
     outcomes = [r["outcome"] for r in services.audit.records(action="login")]
 
     assert outcomes == ["denied", "ok"]
+
+
+def test_forced_change_blocks_session(client: Client, services: Services) -> None:
+    """An account marked for a password change gets no session until it changes it."""
+    user = make_user(services, "clerk-forced", "clerk", jurisdiction="331024104")
+    services.accounts.force_password_change("clerk-forced")
+
+    refused = login_response(client, user)
+
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "PASSWORD_CHANGE_REQUIRED"
+    assert SESSION_COOKIE not in refused.cookies

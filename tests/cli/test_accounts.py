@@ -214,11 +214,17 @@ def test_second_admin_may_disable_first(cli: Cli) -> None:
 def test_force_password_change_flag(cli: Cli) -> None:
     forced = cli.run("user", "force-password-change", "clerk1", user=ADMIN)
     flagged = accounts(cli)["clerk1"]["must_change_password"]
+    blocked = cli.run("person", "find", user="clerk1", stdin="")
     changed = cli.run("user", "passwd", "--password-stdin", user="clerk1",
                       stdin="another-long-passphrase\n")
+    after = cli.run("person", "find", user="clerk1", password="another-long-passphrase",
+                    stdin="")
 
     assert forced.code == 0, forced.err
     assert flagged is True
+    assert blocked.code == 3
+    assert "PASSWORD_CHANGE_REQUIRED" in blocked.err
     assert changed.code == 0, changed.err
+    assert after.code == 0, after.err
     assert accounts(cli)["clerk1"]["must_change_password"] is False
     assert cli.run("person", "find", user="clerk1", password=PASSWORD, stdin="").code == 3

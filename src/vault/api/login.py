@@ -82,6 +82,22 @@ def verify_credentials(  # noqa: PLR0917  # each argument is one fact of the att
     return account
 
 
+def require_current_password(context: ApiContext, account: Account, request_id: str) -> None:
+    """Refuse a session or token to an account whose password must be changed first."""
+    if not account.must_change_password:
+        return
+    context.services.audit.append(AuditRecord(
+        action="login", outcome="denied", request_id=request_id, account_name=account.name,
+        account_id=account.account_id, reason="PASSWORD_CHANGE_REQUIRED",
+    ))
+    raise AuthenticationFailed(
+        "管理员要求修改口令：请先在网页上或用 vault user passwd 设置新口令。",
+        "An administrator requires a new password: set one on the web page or with"
+        " vault user passwd first.",
+        code="PASSWORD_CHANGE_REQUIRED", field="password",
+    )
+
+
 def _audit(context: ApiContext, account: Account, action: str, request_id: str,
            subject: str | None = None) -> None:
     context.services.audit.append(AuditRecord(
@@ -118,6 +134,7 @@ def login(request: Request[Any, Any, Any], data: JSONBody[LoginIn]) -> Response[
     request_id = request_id_of(request)
     account = verify_credentials(context, data.username, data.password, data.totp,
                                  _address(request), request_id)
+    require_current_password(context, account, request_id)
 
     # A session id the browser had before is ended, never reused (session fixation).
     previous = request.cookies.get(SESSION_COOKIE)
@@ -194,6 +211,7 @@ def issue_token(request: Request[Any, Any, Any], data: JSONBody[TokenIn]) -> dic
     request_id = request_id_of(request)
     account = verify_credentials(context, data.username, data.password, data.totp,
                                  _address(request), request_id)
+    require_current_password(context, account, request_id)
     jurisdiction = token_jurisdiction(account, data.jurisdiction)
     lifetime = min(timedelta(days=data.lifetime_days), context.settings.token_max_lifetime)
     secret, token = context.tokens.issue(account, data.label, lifetime, jurisdiction)

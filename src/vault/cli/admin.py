@@ -285,7 +285,7 @@ def run_user_force(args: argparse.Namespace, console: Console) -> int:
 def run_user_passwd(args: argparse.Namespace, console: Console) -> int:
     request_id = new_request_id()
     with services_for(args, console) as services:
-        account = login(services, args.user, request_id)
+        account = login(services, args.user, request_id, changing_password=True)
         services.accounts.change_password(account.name, read_password_stdin())
         services.audit.append(AuditRecord(
             action="account.change_password", outcome="ok", request_id=request_id,

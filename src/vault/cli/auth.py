@@ -72,8 +72,14 @@ def read_password_stdin() -> str:
     return password
 
 
-def login(services: Services, name: str | None, request_id: str) -> Account:
-    """Authenticate ``name``; audit the login, successful or not."""
+def login(
+    services: Services, name: str | None, request_id: str, *, changing_password: bool = False
+) -> Account:
+    """Authenticate ``name``; audit the login, successful or not.
+
+    An account whose password an administrator marked for change may only run the
+    password change itself (``changing_password``) until it has done so.
+    """
     if not name:
         raise AuthenticationFailed(
             "需要用 --user 指明账户。", "Name the account with --user.",
@@ -87,6 +93,13 @@ def login(services: Services, name: str | None, request_id: str) -> Account:
                 "The TOTP code is wrong or was already used: enter a new code from the"
                 " authenticator.",
                 code="TOTP_INVALID", field="VAULT_TOTP",
+            )
+        if account.must_change_password and not changing_password:
+            raise AuthenticationFailed(
+                "管理员要求修改口令：请先运行 vault user passwd --password-stdin 设置新口令。",
+                "An administrator requires a new password: run vault user passwd"
+                " --password-stdin first.",
+                code="PASSWORD_CHANGE_REQUIRED", field="--user",
             )
     except AuthenticationFailed as error:
         services.audit.append(AuditRecord(
