@@ -33,11 +33,16 @@ _UPSERT_PERSON = (
     " record_status = excluded.record_status, version = excluded.version"
 )
 
+_INSERT_HOUSEHOLD = (
+    "INSERT INTO {households} (household_id, village_code, members, registered_at, version)"
+    " VALUES (?, ?, 0, ?, ?) ON CONFLICT (household_id) DO NOTHING"
+)
+
 
 class ResidentProjection:
     """Keep ``vault_residents`` and ``vault_households`` current from the event log."""
 
-    def __init__(self, store: Store, batch_size: int = 1000) -> None:
+    def __init__(self, store: Store, batch_size: int = 5000) -> None:
         self._store = store
         self._db = store.db
         self._recorder = store.app.recorder
@@ -45,12 +50,12 @@ class ResidentProjection:
         # what it never reads, and it keeps working for erased subjects.
         self._mapper = EncryptingMapper(store.app.mapper.transcoder, store.keys, decrypt=False)
         self._batch_size = batch_size
-        self._handlers: dict[str, Callable[[Tx, Any], None]] = {
+        self._handlers: dict[str, Callable[[_ViewChanges, Any], None]] = {
             get_topic(Person.Registered): self._person_registered,
             get_topic(Person.IdNumberCorrected): self._id_number_corrected,
             get_topic(Household.Established): self._household_established,
-            get_topic(Household.MemberJoined): self._member_joined,
         }
+        self._member_joined_topic = get_topic(Household.MemberJoined)
 
     def position(self) -> int:
         with self._db.transaction(commit=False) as tx:
@@ -62,8 +67,8 @@ class ResidentProjection:
     def catch_up(self) -> int:
         """Apply every event recorded after the tracked position; return how many."""
         applied = 0
+        start = self.position()
         while True:
-            start = self.position()
             notifications = self._recorder.select_notifications(
                 start=start, limit=self._batch_size, inclusive_of_start=False
             )
@@ -72,8 +77,10 @@ class ResidentProjection:
             try:
                 self._apply(start, notifications)
             except _Overtaken:
+                start = self.position()
                 continue
             applied += len(notifications)
+            start = notifications[-1].id
 
     def rebuild(self) -> int:
         """Drop the view and build it again from the first event."""
@@ -100,14 +107,22 @@ class ResidentProjection:
             if tx.rowcount != 1:
                 # Another process moved the position first: roll back, read it again.
                 raise _Overtaken
+            changes = _ViewChanges()
             for notification in notifications:
+                if notification.topic == self._member_joined_topic:
+                    # Everything this handler needs is in the notification's columns,
+                    # so the event is not decoded.
+                    changes.member_joined(
+                        str(notification.originator_id), notification.originator_version
+                    )
+                    continue
                 handler = self._handlers.get(notification.topic)
                 if handler is not None:
-                    handler(tx, self._mapper.to_domain_event(notification))
+                    handler(changes, self._mapper.to_domain_event(notification))
+            changes.write(tx)
 
-    def _person_registered(self, tx: Tx, event: Any) -> None:
-        tx.execute(
-            _UPSERT_PERSON,
+    def _person_registered(self, changes: _ViewChanges, event: Any) -> None:
+        changes.registered.append(
             (
                 str(event.originator_id),
                 str(event.household_id) if event.household_id else None,
@@ -122,28 +137,54 @@ class ResidentProjection:
             ),
         )
 
-    def _id_number_corrected(self, tx: Tx, event: Any) -> None:
-        tx.execute(
-            "UPDATE {residents} SET sex = ?, birth_year = ?, version = ? WHERE person_id = ?",
-            (event.sex, event.birth_year, event.originator_version, str(event.originator_id)),
+    def _id_number_corrected(self, changes: _ViewChanges, event: Any) -> None:
+        changes.corrected.append(
+            (event.sex, event.birth_year, event.originator_version, str(event.originator_id))
         )
 
-    def _household_established(self, tx: Tx, event: Any) -> None:
-        tx.execute(
-            "INSERT INTO {households} (household_id, village_code, members, registered_at, version)"
-            " VALUES (?, ?, 0, ?, ?) ON CONFLICT (household_id) DO NOTHING",
+    def _household_established(self, changes: _ViewChanges, event: Any) -> None:
+        changes.established.append(
             (
                 str(event.originator_id),
                 event.village_code,
                 event.timestamp.isoformat(),
                 event.originator_version,
-            ),
+            )
         )
 
-    def _member_joined(self, tx: Tx, event: Any) -> None:
-        tx.execute(
-            "UPDATE {households} SET members = members + 1, version = ? WHERE household_id = ?",
-            (event.originator_version, str(event.originator_id)),
+
+class _ViewChanges:
+    """The view rows of one batch of notifications, written with one statement per kind.
+
+    ``write`` runs the kinds in a fixed order rather than in log order. The result is
+    the same, because statements on different rows commute and the log orders each
+    row's own events the same way: a household is established before members join
+    it, and a person is registered before any correction.
+    """
+
+    def __init__(self) -> None:
+        self.established: list[tuple[Any, ...]] = []
+        # household id -> [members joined in this batch, version of the last join]
+        self.joined: dict[str, list[int]] = {}
+        self.registered: list[tuple[Any, ...]] = []
+        self.corrected: list[tuple[Any, ...]] = []
+
+    def member_joined(self, household_id: str, version: int) -> None:
+        counts = self.joined.setdefault(household_id, [0, version])
+        counts[0] += 1
+        counts[1] = version
+
+    def write(self, tx: Tx) -> None:
+        tx.executemany(_INSERT_HOUSEHOLD, self.established)
+        tx.executemany(
+            "UPDATE {households} SET members = members + ?, version = ? WHERE household_id = ?",
+            [(count, version, household_id)
+             for household_id, (count, version) in self.joined.items()],
+        )
+        tx.executemany(_UPSERT_PERSON, self.registered)
+        tx.executemany(
+            "UPDATE {residents} SET sex = ?, birth_year = ?, version = ? WHERE person_id = ?",
+            self.corrected,
         )
 
 

@@ -60,6 +60,7 @@ class BlindIndex:
                     f" WHERE kind = ? AND digest IN ({marks})",
                     (kind, *chunk),
                 ).fetchall()
+            self._keys.load(UUID(row["subject_id"]) for row in rows)
             for row in rows:
                 subject_id = UUID(row["subject_id"])
                 stored = self._open(kind, subject_id, bytes(row["envelope"]))

@@ -23,6 +23,7 @@ DATA_KEY_VERSION = 1
 # A shredded subject keeps a tombstone row so that a read can say "erased" rather
 # than "missing"; the tombstone holds no key material.
 _SHREDDED = "shredded"
+_LOAD_CHUNK = 500
 
 
 class KeyStore:
@@ -81,6 +82,32 @@ class KeyStore:
         for subject_id in subject_ids:
             self.prepare(subject_id)
         self.commit_pending()
+
+    def load(self, subject_ids: Iterable[UUID]) -> None:
+        """Unwrap and cache the keys of ``subject_ids`` with one query per 500 subjects.
+
+        A blind-index look-up opens candidates of many subjects at once, and their
+        number grows with the store, so one query per candidate cost a round trip
+        each. Subjects without a usable key are skipped here, so that ``cipher``
+        raises for them as before.
+        """
+        wanted = list(dict.fromkeys(s for s in subject_ids if s not in self._cache))
+        for start in range(0, len(wanted), _LOAD_CHUNK):
+            chunk = wanted[start:start + _LOAD_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            with self._db.transaction(commit=False) as tx:
+                rows = tx.execute(
+                    "SELECT subject_id, kek_id, wrapped FROM {data_keys}"  # noqa: S608  # only placeholders are interpolated
+                    f" WHERE key_version = ? AND subject_id IN ({marks})",
+                    (DATA_KEY_VERSION, *(str(subject_id) for subject_id in chunk)),
+                ).fetchall()
+            for row in rows:
+                if row["kek_id"] == _SHREDDED:
+                    continue
+                subject_id = UUID(row["subject_id"])
+                wrapped = WrappedKey(kek_id=row["kek_id"], blob=bytes(row["wrapped"]))
+                data_key = unwrap_data_key(self._keyring, wrapped, subject_id=subject_id)
+                self._remember(subject_id, FieldCipher(data_key, DATA_KEY_VERSION))
 
     def cipher(self, subject_id: UUID) -> FieldCipher:
         """Return the cipher of ``subject_id``'s data key; fail closed if there is none."""
