@@ -7,8 +7,10 @@ Every change is audited by the caller through ``vault.audit``.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,9 +18,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pyotp
+from cryptography.exceptions import InvalidTag
 
 from vault.clock import Clock
-from vault.errors import AuthenticationFailed, InvalidValue
+from vault.crypto.keyring import Keyring
+from vault.errors import AuthenticationFailed, DecryptionFailed, InvalidValue, KeysError
 from vault.passwords import burn_time, check_new_password, hash_password, verify_password
 from vault.policy import check_admin_separation
 from vault.store.database import Database
@@ -79,6 +83,10 @@ def totp_code(secret: str, at: datetime | None = None) -> str:
     """Return the TOTP code of ``secret`` at ``at`` (now by default), for tests and scripts."""
     totp = pyotp.TOTP(secret)
     return totp.at(at) if at is not None else totp.now()
+
+
+def _totp_ad(kek_id: str, account_id: UUID) -> bytes:
+    return b"vault.totp-secret.v1\x1f" + kek_id.encode("ascii") + b"\x1f" + account_id.bytes
 
 
 def _account(row: Any) -> Account:
@@ -167,9 +175,38 @@ def validate_jurisdiction(code: str, roles: tuple[str, ...]) -> str:
 class Accounts:
     """Create, authenticate and administer accounts."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, keyring: Keyring) -> None:
         self._db = db
         self._clock = clock
+        self._keyring = keyring
+
+    # TOTP secrets are sealed under the keyring's active key-encryption key, bound to
+    # the account id, so that a copy of the database alone cannot compute codes.
+    def _seal_totp(self, account_id: UUID, secret: str) -> str:
+        kek = self._keyring.active_kek
+        nonce = os.urandom(12)
+        sealed = kek.aead.encrypt(nonce, secret.encode("ascii"), _totp_ad(kek.kek_id, account_id))
+        return f"{kek.kek_id}:{base64.b64encode(nonce + sealed).decode('ascii')}"
+
+    def _open_totp(self, account_id: UUID, stored: str) -> str:
+        kek_id, _, text = stored.partition(":")
+        try:
+            blob = base64.b64decode(text, validate=True)
+            kek = self._keyring.kek(kek_id)
+            return kek.aead.decrypt(blob[:12], blob[12:], _totp_ad(kek_id, account_id)).decode("ascii")
+        except (ValueError, InvalidTag, KeysError):
+            raise DecryptionFailed(
+                "动态口令密钥无法解密：请系统管理员重置该账户的动态口令。",
+                "The TOTP secret cannot be decrypted: ask a system administrator to reset it.",
+                code="TOTP_SECRET_UNREADABLE",
+            ) from None
+
+    def totp_secret(self, name: str) -> str | None:
+        """Return the TOTP secret of ``name``, for scripts and tests; ``None`` if none."""
+        account = self.get(name)
+        with self._db.transaction(commit=False) as tx:
+            stored = tx.scalar("SELECT totp_secret FROM {accounts} WHERE name = ?", (name,))
+        return self._open_totp(account.account_id, stored) if stored else None
 
     def create(
         self,
@@ -209,7 +246,8 @@ class Accounts:
                 " department, disabled, must_change_password, totp_secret, created_at,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)",
                 (str(account_id), name, hash_password(password), json.dumps(list(roles)),
-                 jurisdiction, department, secret, now, now),
+                 jurisdiction, department,
+                 self._seal_totp(account_id, secret) if secret else None, now, now),
             )
         return Account(account_id, name, roles, jurisdiction, department, False, False, secret)
 
@@ -293,10 +331,6 @@ class Accounts:
         )
 
     # -- second factor -------------------------------------------------------
-    # NOTE: TOTP secrets are stored in clear in the accounts table, as password
-    # hashes are; a reader of the database can compute codes but still needs the
-    # password.
-
     def has_totp(self, name: str) -> bool:
         """Return whether ``name`` has a TOTP secret enrolled."""
         with self._db.transaction(commit=False) as tx:
@@ -313,7 +347,7 @@ class Accounts:
                 code="TOTP_NOT_REQUIRED", field="NAME", value=name,
             )
         secret = pyotp.random_base32()
-        self._update(name, "totp_secret = ?", (secret,))
+        self._update(name, "totp_secret = ?", (self._seal_totp(account.account_id, secret),))
         with self._db.transaction() as tx:
             tx.execute("DELETE FROM {totp_steps} WHERE account_id = ?", (str(account.account_id),))
         return Account(account.account_id, account.name, account.roles, account.jurisdiction,
@@ -340,11 +374,11 @@ class Accounts:
         if not _TOTP_CODE.match(code or ""):
             return False
         with self._db.transaction(commit=False) as tx:
-            secret = tx.scalar("SELECT totp_secret FROM {accounts} WHERE account_id = ?",
+            stored = tx.scalar("SELECT totp_secret FROM {accounts} WHERE account_id = ?",
                                (str(account.account_id),))
-        if not secret:
+        if not stored:
             return False
-        totp = pyotp.TOTP(secret)
+        totp = pyotp.TOTP(self._open_totp(account.account_id, stored))
         now = self._clock.now()
         current = totp.timecode(now)
         matched = None

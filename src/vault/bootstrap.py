@@ -80,7 +80,7 @@ def open_services(
             clock=clock,
             keyring=keyring,
             store=store,
-            accounts=Accounts(store.db, clock),
+            accounts=Accounts(store.db, clock, keyring),
             audit=AuditLog(store.db, clock),
             residents=ResidentProjection(store),
             blind_index=indexer,

@@ -65,11 +65,8 @@ class Cli:
         """Return the current TOTP code of ``name``, or None for an account without a secret."""
         if not self.config.data_dir.is_dir():
             return None
-        with (
-            open_services(self.config, self.clock) as services,
-            services.store.db.transaction(commit=False) as tx,
-        ):
-            secret = tx.scalar("SELECT totp_secret FROM {accounts} WHERE name = ?", (name,))
+        with open_services(self.config, self.clock) as services:
+            secret = services.accounts.totp_secret(name) if services.accounts.find(name) else None
         return totp_code(secret, at=self.clock.now()) if secret else None
 
 
