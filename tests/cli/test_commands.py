@@ -20,6 +20,7 @@ from vault.accounts import totp_code
 from vault.bootstrap import open_services
 from vault.store.config import StoreConfig
 
+SOURCE = Path(__file__).resolve().parents[2] / "src"
 ADMIN_PASSWORD = "admin-password-for-tests"
 CLERK_PASSWORD = "clerk-password-for-tests"
 FIRST_ID = "331024197602155799"  # the sample's first row, a synthetic person
@@ -37,6 +38,7 @@ class Cli:
 
     def env(self, password: str | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
+        env["PYTHONPATH"] = str(SOURCE)
         env.update({"VAULT_DATA": str(self.config.data_dir), "VAULT_KEYS": str(self.config.keys_dir)})
         if self.config.postgres is not None:
             pg = self.config.postgres

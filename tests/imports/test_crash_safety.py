@@ -50,6 +50,8 @@ def child_environment(config: StoreConfig) -> dict[str, str]:
     environment.pop("VAULT_DATABASE_URL", None)
     environment.pop("VAULT_DATABASE_SCHEMA", None)
     environment["VAULT_PASSWORD"] = PASSWORD
+    # The child runs this tree's code, whichever clone was installed last.
+    environment["PYTHONPATH"] = str(Path(__file__).resolve().parents[2] / "src")
     if config.postgres is not None:
         assert TEST_DATABASE_URL is not None
         environment["VAULT_DATABASE_URL"] = TEST_DATABASE_URL
