@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import struct
+from functools import lru_cache
 from datetime import date, datetime
 from typing import Final
 from uuid import UUID
@@ -50,6 +51,9 @@ _CONTEXT_LABEL: Final = b"vault.field-envelope.v1"
 
 _LENGTH_PREFIX = struct.Struct(">I")
 _ORIGINATOR_VERSION = struct.Struct(">Q")
+_LABEL_PART = _LENGTH_PREFIX.pack(len(_CONTEXT_LABEL)) + _CONTEXT_LABEL
+_UUID_PREFIX = _LENGTH_PREFIX.pack(16)
+_VERSION_PREFIX = _LENGTH_PREFIX.pack(_ORIGINATOR_VERSION.size)
 
 
 def join_length_prefixed(*parts: bytes) -> bytes:
@@ -78,14 +82,23 @@ def field_associated_data(
         raise ValueError(
             f"originator_version must be between 0 and 2**64 - 1, got {originator_version}"
         )
-    return join_length_prefixed(
-        _CONTEXT_LABEL,
-        header,
-        subject_id.bytes,
-        field.encode("utf-8"),
-        originator_id.bytes,
-        _ORIGINATOR_VERSION.pack(originator_version),
-    )
+    # The same bytes as join_length_prefixed over the six parts, written out because
+    # this runs once per field of every event: only the header and the field name
+    # vary in length, and the field name's prefix is cached.
+    return b"".join((
+        _LABEL_PART,
+        _LENGTH_PREFIX.pack(len(header)), header,
+        _UUID_PREFIX, subject_id.bytes,
+        _field_part(field),
+        _UUID_PREFIX, originator_id.bytes,
+        _VERSION_PREFIX, _ORIGINATOR_VERSION.pack(originator_version),
+    ))
+
+
+@lru_cache(maxsize=1024)
+def _field_part(field: str) -> bytes:
+    encoded = field.encode("utf-8")
+    return _LENGTH_PREFIX.pack(len(encoded)) + encoded
 
 
 def envelope_key_version(envelope: bytes) -> int:

@@ -9,6 +9,7 @@ notes, and values a person should look at are warnings. Invalid input raises
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -47,6 +48,7 @@ class Cleaned:
 # -- white space and cells -------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def is_white_space(char: str) -> bool:
     """Return whether ``char`` is white space or an invisible format character.
 
@@ -59,6 +61,10 @@ def is_white_space(char: str) -> bool:
 
 def remove_white_space(text: str) -> str:
     """Return ``text`` without any white space or invisible format character."""
+    if text.isprintable() and " " not in text:
+        # The common case, checked in C: no space and no format character (every
+        # white space and Cf character but U+0020 counts as not printable).
+        return text
     return "".join(char for char in text if not is_white_space(char))
 
 
