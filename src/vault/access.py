@@ -25,10 +25,22 @@ from vault.domain.idnumbers import normalise_id_number
 from vault.domain.values import parse_name, parse_phone
 from vault.errors import InvalidValue, Problem
 from vault.imports.service import (
-    ID_NUMBER, NAME_VILLAGE, PHONE, Importer, ImportSummary, Progress,
+    ID_NUMBER,
+    NAME_VILLAGE,
+    PHONE,
+    Importer,
+    ImportSummary,
+    Progress,
 )
 from vault.policy import (
-    WHOLE_COUNTRY, Decision, MaskContext, PolicySet, Principal, Request, apply_mask, decide,
+    WHOLE_COUNTRY,
+    Decision,
+    MaskContext,
+    PolicySet,
+    Principal,
+    Request,
+    apply_mask,
+    decide,
 )
 from vault.reference import county_codes
 from vault.store.reader import FieldReader
@@ -282,7 +294,7 @@ class Gate:
         """Decide ``action`` over the account's whole jurisdiction without an audit record.
 
         Only for screens that show no personal data (menus, empty search forms), so
-        that they offer what the policy permits; every read still goes through the
+        that they offer what the policy permits. Every read still goes through the
         audited methods above. Returns the problem when denied, else None.
         """
         decision = decide(self._policy, principal_of(account), Request(

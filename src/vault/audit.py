@@ -68,15 +68,27 @@ class AuditLog:
         subject_id: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        action_prefix: str | None = None,
         limit: int = 1000,
+        newest_first: bool = False,
     ) -> list[dict[str, Any]]:
-        """Return records matching the filters, oldest first."""
+        """Return records matching the filters, oldest first unless ``newest_first``.
+
+        ``since`` and ``until`` are ISO 8601 times compared as text, so they must
+        carry the same UTC offset as the stored ones (the clock's Asia/Shanghai).
+        ``action_prefix`` keeps actions that start with it (``person.`` for look-ups).
+        """
         clauses: list[str] = []
         params: list[Any] = []
         for column, value in (("action", action), ("account_name", account_name)):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
+        if action_prefix is not None:
+            # substr, not LIKE: "_" is a wildcard in LIKE, and the two backends escape it
+            # differently.
+            clauses.append("substr(action, 1, ?) = ?")
+            params.extend([len(action_prefix), action_prefix])
         if subject_id is not None:
             clauses.append("subject_ids LIKE ?")
             params.append(f'%"{subject_id}"%')
@@ -89,7 +101,9 @@ class AuditLog:
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         params.append(limit)
         with self._db.transaction(commit=False) as tx:
-            rows = tx.execute(f"SELECT * FROM {{audit}}{where} ORDER BY seq LIMIT ?", params).fetchall()  # noqa: S608  # clauses are fixed strings; values are parameters
+            order = "DESC" if newest_first else "ASC"
+            query = f"SELECT * FROM {{audit}}{where} ORDER BY seq {order} LIMIT ?"  # noqa: S608  # clauses are fixed strings; values are parameters
+            rows = tx.execute(query, params).fetchall()
         return [_decode(dict(row)) for row in rows]
 
     def count(self, action: str | None = None) -> int:

@@ -23,6 +23,8 @@ from vault.api.settings import ApiSettings
 from vault.api.tokens import TokenStore
 from vault.bootstrap import Services
 from vault.policy import PolicySet
+from vault.web import TEMPLATE_CONFIG as WEB_TEMPLATES
+from vault.web import web_router
 
 API_PREFIX = "/api/v1"
 OPENAPI_PATH = f"{API_PREFIX}/schema"
@@ -66,7 +68,9 @@ def create_app(
         security=[{"bearer": []}, {"session": []}],
     )
     app = Litestar(
-        route_handlers=[api, uploads],
+        # The web pages (vault.web): their router, templates and static files.
+        route_handlers=[api, uploads, web_router(settings)],
+        template_config=WEB_TEMPLATES,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         request_max_body_size=settings.max_json_bytes,
