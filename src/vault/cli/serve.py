@@ -74,8 +74,10 @@ def _serve(config: StoreConfig, host: str, port: int, console: Console) -> None:
     configure_logging(json=True, level=logging.INFO)
     with open_services(config) as services:
         app = create_app(services, load_policies(policies_dir()))
-        console.note(f"在 http://{host}:{port}/api/v1 提供服务（Ctrl-C 停止）。",
-                     f"Serving on http://{host}:{port}/api/v1 (Ctrl-C stops).")
+        console.note(
+            f"网页：http://{host}:{port}/　接口：http://{host}:{port}/api/v1（Ctrl-C 停止）。",
+            f"Pages: http://{host}:{port}/  API: http://{host}:{port}/api/v1 (Ctrl-C stops).",
+        )
         # Uvicorn's own access log would record client addresses; the application
         # writes its own, with a hashed address.
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
