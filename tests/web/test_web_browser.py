@@ -92,9 +92,11 @@ def test_clerk_searches_and_reads(page: Any, server: str, registry: Registry,
 
     page.get_by_role("link", name="居民查询").first.click()
     page.get_by_label("公民身份号码或其他证件号码").fill(PLANTED_ID_NUMBER)
-    page.get_by_label("公民身份号码或其他证件号码").press("Enter")
+    # The search is a form POST: wait for its page before counting the rows.
+    with page.expect_navigation():
+        page.get_by_label("公民身份号码或其他证件号码").press("Enter")
     results = page.locator("table.list tbody tr")
-    assert results.count() == 1
+    expect(results).to_have_count(1)
     assert PLANTED_NAME in results.first.inner_text()
     assert PLANTED_ID_NUMBER in results.first.inner_text()
     screenshot(page, "search-clerk", tmp_path)
@@ -146,7 +148,7 @@ def test_clerk_imports_workbook(page: Any, server: str, registry: Registry,
     page.get_by_text("导入完成。").wait_for()
 
     villages = page.locator("table.list tbody tr")
-    assert villages.count() >= 2
+    expect(villages.nth(1)).to_be_visible()
     # The village outside the clerk's jurisdiction comes first: every row refused.
     assert "100.0%" in villages.first.inner_text()
     screenshot(page, "import-summary", tmp_path)
@@ -164,7 +166,8 @@ def test_reviewer_sees_masked(page: Any, server: str, registry: Registry) -> Non
 
     page.goto(f"{server}/residents")
     page.get_by_label("公民身份号码或其他证件号码").fill(PLANTED_ID_NUMBER)
-    page.get_by_role("button", name="查询").first.click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="查询").first.click()
     row = page.locator("table.list tbody tr").first.inner_text()
     assert PLANTED_ID_NUMBER not in row
     assert f"{PLANTED_ID_NUMBER[:6]}********{PLANTED_ID_NUMBER[-4:]}" in row
@@ -185,15 +188,17 @@ def test_officer_reads_lookups(page: Any, server: str, registry: Registry,
 
     page.get_by_role("link", name="查询记录").first.click()
     page.get_by_label("账户").fill(clerk.name)
-    page.get_by_role("button", name="筛选").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="筛选").click()
     rows = page.locator("table.records tbody tr")
-    assert rows.count() >= 1
+    expect(rows.first).to_be_visible()
     assert clerk.name in rows.first.inner_text()
     assert str(registry.planted)[:8] in rows.first.inner_text()
     screenshot(page, "records-officer", tmp_path)
 
     page.get_by_label("被查询人的证件号码").fill(PLANTED_ID_NUMBER)
-    page.get_by_role("button", name="筛选").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="筛选").click()
     assert str(registry.planted) in page.locator("main").inner_text()
 
 
@@ -204,7 +209,8 @@ def test_security_admin_reads_policies(page: Any, server: str, registry: Registr
 
     page.get_by_role("link", name="访问策略").first.click()
     page.get_by_label("角色").select_option("reviewer")
-    page.get_by_role("button", name="查看角色").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="查看角色").click()
     table = page.locator("table.policy").inner_text()
     assert "公民身份号码" in table
     assert "不可见" in table
@@ -223,7 +229,8 @@ def test_system_admin_manages_accounts(page: Any, server: str, registry: Registr
     page.get_by_label("用户名").fill("two-hats")
     page.get_by_label("系统管理员（system-admin）").check()
     page.get_by_label("安全审计员（security-officer）").check()
-    page.get_by_role("button", name="创建账户").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="创建账户").click()
     assert "三权分立" in page.get_by_role("alert").inner_text()
     assert page.get_by_label("用户名").input_value() == "two-hats"
     assert page.get_by_label("安全审计员（security-officer）").is_checked()
@@ -232,12 +239,14 @@ def test_system_admin_manages_accounts(page: Any, server: str, registry: Registr
     page.get_by_label("安全审计员（security-officer）").uncheck()
     page.get_by_label("信息员（clerk）").check()
     page.get_by_label(re.compile("管辖范围")).fill(registry.village_a)
-    page.get_by_role("button", name="创建账户").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="创建账户").click()
     assert page.title().startswith("账户已创建")
     assert page.locator("dl.fields code").first.inner_text()
 
     page.goto(f"{server}/accounts/reviewer-1")
-    page.get_by_role("button", name="重置动态口令").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="重置动态口令").click()
     assert "otpauth://" in page.locator("main").inner_text()
     page.get_by_role("button", name="停用账户").click()
     expect(page.get_by_role("button", name="启用账户")).to_be_visible()
