@@ -89,7 +89,8 @@ def import_authoriser(policy: PolicySet, account: Account) -> Callable[[str], Pr
 
     def authorise(village_code: str) -> Problem | None:
         if village_code not in cache:
-            decision = decide(policy, principal, Request("person.import", village_code=village_code))
+            request = Request("person.import", village_code=village_code)
+            decision = decide(policy, principal, request)
             cache[village_code] = None if decision.allowed else Problem(
                 decision.reason_code, "village", decision.reason_zh, decision.reason_en,
                 value=village_code,
@@ -518,7 +519,10 @@ _ORDER = {f.key: i for i, f in enumerate(FIELDS)}
 
 def _in_catalogue_order(fields: Mapping[str, str]) -> list[tuple[str, str]]:
     """Return the person's own fields in catalogue order (household fields are not theirs)."""
-    own = [(k, m) for k, m in fields.items() if k in _ORDER and FIELDS_BY_KEY[k].subject == "person"]
+    own = [
+        (key, mask) for key, mask in fields.items()
+        if key in _ORDER and FIELDS_BY_KEY[key].subject == "person"
+    ]
     return sorted(own, key=lambda item: _ORDER[item[0]])
 
 

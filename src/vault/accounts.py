@@ -104,7 +104,10 @@ def _account(row: Any) -> Account:
 def validate_roles(roles: tuple[str, ...], department: str | None) -> None:
     """Raise ``InvalidValue`` for an unknown role, a broken 三权分立 or a missing department."""
     if not roles:
-        raise InvalidValue("至少需要一个角色。", "At least one role is required.", code="ROLE_MISSING", field="--role")
+        raise InvalidValue(
+            "至少需要一个角色。", "At least one role is required.",
+            code="ROLE_MISSING", field="--role",
+        )
     for role in roles:
         if role not in ROLES:
             raise InvalidValue(
@@ -193,7 +196,8 @@ class Accounts:
         try:
             blob = base64.b64decode(text, validate=True)
             kek = self._keyring.kek(kek_id)
-            return kek.aead.decrypt(blob[:12], blob[12:], _totp_ad(kek_id, account_id)).decode("ascii")
+            opened = kek.aead.decrypt(blob[:12], blob[12:], _totp_ad(kek_id, account_id))
+            return opened.decode("ascii")
         except (ValueError, InvalidTag, KeysError):
             raise DecryptionFailed(
                 "动态口令密钥无法解密：请系统管理员重置该账户的动态口令。",

@@ -6,7 +6,7 @@ whatever the machine's own time zone is.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -51,6 +51,4 @@ class FixedClock:
 
     def advance(self, **delta: float) -> None:
         """Move the clock forward by a ``timedelta`` given as keyword arguments."""
-        from datetime import timedelta
-
         self._moment += timedelta(**delta)

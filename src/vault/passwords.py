@@ -17,7 +17,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from vault.errors import AuthenticationFailed, VaultError
 
-PRODUCTION = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4, "hash_len": 32, "salt_len": 16}
+PRODUCTION = {
+    "time_cost": 3, "memory_cost": 65536, "parallelism": 4, "hash_len": 32, "salt_len": 16,
+}
 CHEAP = {"time_cost": 1, "memory_cost": 8, "parallelism": 1, "hash_len": 32, "salt_len": 16}
 
 

@@ -170,7 +170,9 @@ def _parse_date(text: str, path: Path, number: int) -> date | None:
     try:
         return date.fromisoformat(text[:10])
     except ValueError:
-        raise _row_error(path, number, "日期应写成 YYYY-MM-DD", "dates must be YYYY-MM-DD", "valid_from") from None
+        raise _row_error(
+            path, number, "日期应写成 YYYY-MM-DD", "dates must be YYYY-MM-DD", "valid_from"
+        ) from None
 
 
 def _row_error(path: Path, number: int, zh: str, en: str, field: str) -> WorkbookError:

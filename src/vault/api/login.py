@@ -44,7 +44,7 @@ LOGIN_FAILED = ("用户名、口令或动态口令错误。", "The account name,
 CALLER = {"caller": Provide(caller_of, sync_to_thread=False)}
 
 
-def verify_credentials(  # noqa: PLR0917  # each argument is one fact of the attempt
+def verify_credentials(  # each argument is one fact of the attempt
     context: ApiContext, name: str, password: str, code: str | None, address: str,
     request_id: str, *, second_factor: bool = True,
 ) -> Account:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -44,11 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.note("已中断。已提交的批次保留，重新运行同一命令即可继续。",
                      "Interrupted. Committed batches are kept; rerun the same command to go on.")
         return 130
-    except Exception as error:  # noqa: BLE001  # the last line of defence: no traceback, no data
+    except Exception as error:  # the last line of defence: no traceback, no data
         # The exception text could quote personal data (a library echoing a value), so
         # only its type is printed; VAULT_DEBUG=1 shows the full traceback to a developer.
-        import os
-
         if os.environ.get("VAULT_DEBUG") == "1":
             raise
         log.error("unexpected_error", error_type=type(error).__name__)

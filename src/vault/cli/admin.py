@@ -12,11 +12,16 @@ from vault.audit import AuditRecord
 from vault.bootstrap import open_services
 from vault.cli.auth import login, read_password_stdin, require_role
 from vault.cli.common import (
-    add_store_options, add_user_option, new_request_id, services_for, store_config,
+    add_store_options,
+    add_user_option,
+    new_request_id,
+    services_for,
+    store_config,
 )
 from vault.cli.output import Console
 from vault.crypto.keyring import create_development_keyring, create_sealed_keyring, keyring_path
-from vault.errors import AccessDenied, DataFolderExists, KeyringMissing
+from vault.errors import AccessDenied, DataFolderExists, KeyringMissing, VaultError
+from vault.passwords import check_new_password
 from vault.villages import import_villages
 
 
@@ -99,8 +104,6 @@ def run_init(args: argparse.Namespace, console: Console) -> int:
             field="--data", value=str(config.data_dir),
         )
     password = read_password_stdin()
-    from vault.passwords import check_new_password
-
     check_new_password(password)
     if keyring_path(config.keys_dir).exists():
         raise DataFolderExists(
@@ -187,8 +190,6 @@ def _deny_change(services: Any, admin: Account, action: str, request_id: str, er
 
 
 def run_user_add(args: argparse.Namespace, console: Console) -> int:
-    from vault.errors import VaultError
-
     request_id = new_request_id()
     services, admin = _admin(args, console, request_id, "account.create")
     with services:
@@ -244,8 +245,6 @@ def _change(
     args: argparse.Namespace, console: Console, action: str, change: Any,
     describe: Any = None,
 ) -> int:
-    from vault.errors import VaultError
-
     request_id = new_request_id()
     services, admin = _admin(args, console, request_id, action)
     with services:

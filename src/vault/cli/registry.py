@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from vault.access import Access, Gate, import_authoriser, principal_of
 from vault.audit import AuditRecord
-from vault.bootstrap import Services, policies_dir
+from vault.bootstrap import policies_dir
 from vault.cli.auth import login
 from vault.cli.common import add_store_options, add_user_option, new_request_id, services_for
 from vault.cli.output import Console
@@ -198,11 +198,15 @@ def _display(key: str, value: str | None, language: str) -> str:
 def _print_access(console: Console, number: int, access: Access) -> None:
     if access.person is None:
         assert access.problem is not None
-        console.say(f"第 {number} 行：{_outcome_zh(access)} [{access.problem.code}] {access.problem.message_zh}",
-                    f"line {number}: {access.outcome} [{access.problem.code}] {access.problem.message_en}")
+        problem = access.problem
+        console.say(
+            f"第 {number} 行：{_outcome_zh(access)} [{problem.code}] {problem.message_zh}",
+            f"line {number}: {access.outcome} [{problem.code}] {problem.message_en}",
+        )
         return
     person = access.person
-    console.say(f"第 {number} 行：找到人员 {person.person_id}", f"line {number}: found person {person.person_id}")
+    console.say(f"第 {number} 行：找到人员 {person.person_id}",
+                f"line {number}: found person {person.person_id}")
     for key, value in person.fields.items():
         field = FIELDS_BY_KEY.get(key)
         label_zh = field.label_zh if field else key

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import os
 import struct
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Final
 from uuid import UUID
 

@@ -9,10 +9,10 @@ notes, and values a person should look at are warnings. Invalid input raises
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 from vault.errors import InvalidValue, Problem

@@ -31,11 +31,15 @@ from vault.domain.actor import Actor, Source
 from vault.domain.household import Household, SecondHead
 from vault.domain.person import ACTIVE, FLAGGED, Person
 from vault.domain.registration import (
-    Accepted, Registration, RowContext, no_id_dedup_key, validate_row,
+    Accepted,
+    Registration,
+    RowContext,
+    no_id_dedup_key,
+    validate_row,
 )
 from vault.errors import Problem
-from vault.imports.readers import Source as FileSource
 from vault.imports.readers import Skipped, SourceRow, estimate_rows, open_source
+from vault.imports.readers import Source as FileSource
 from vault.imports.rejects import Category, RejectEntry, VillageSummary, write_rejects
 from vault.reference import county_codes
 from vault.store import blind
@@ -179,7 +183,9 @@ class Importer:
 
     # -- the run -----------------------------------------------------------
 
-    def run(self, path: Path, *, include_hidden: bool = False, rejects_path: Path | None = None) -> ImportSummary:
+    def run(
+        self, path: Path, *, include_hidden: bool = False, rejects_path: Path | None = None
+    ) -> ImportSummary:
         source = open_source(path, include_hidden=include_hidden)
         summary = ImportSummary(
             batch_id=self._batch_id, file_name=source.file_name, checked_only=self._check_only
@@ -216,7 +222,11 @@ class Importer:
         return summary
 
     def _import_batch(
-        self, source: FileSource, batch: list[SourceRow], context: RowContext, summary: ImportSummary
+        self,
+        source: FileSource,
+        batch: list[SourceRow],
+        context: RowContext,
+        summary: ImportSummary,
     ) -> None:
         done = self._ledgered(source.content_sha256, batch)
         accepted: list[tuple[SourceRow, Accepted]] = []
@@ -472,7 +482,8 @@ class Importer:
 
     def _write_rejects(self, summary: ImportSummary, path: Path | None) -> Path:
         reports = self._services.config.reports_dir
-        target = path or reports / f"rejects-{self._services.clock.now():%Y%m%d-%H%M%S}-{summary.batch_id[:8]}.xlsx"
+        stamp = f"{self._services.clock.now():%Y%m%d-%H%M%S}"
+        target = path or reports / f"rejects-{stamp}-{summary.batch_id[:8]}.xlsx"
         villages = [
             VillageSummary(
                 village_code=v.code, village_name=v.name, rows=v.rows, registered=v.registered,
@@ -536,7 +547,9 @@ def person_pii(registration: Registration) -> dict[str, Any]:
         "birth_date": registration.birth_date,
         "id_type": str(document.type.value) if document else None,
         "id_number": document.number if document else None,
-        "id_number_original": document.original if document and document.original != document.number else None,
+        "id_number_original": (
+            document.original if document and document.original != document.number else None
+        ),
         "registered_address": registration.registered_address,
         "group": registration.group,
         "house_number": registration.house_number,

@@ -150,7 +150,7 @@ class _Findings:
     problems: list[Problem]
     lines: dict[str, _LineIndex]
 
-    def add(  # noqa: PLR0917 (location and both messages read best in call order)
+    def add(
         self,
         code: str,
         file: str,
@@ -243,7 +243,7 @@ def _label(
     return ""
 
 
-def _check_mask(  # noqa: PLR0917 (location, field and mask are all required)
+def _check_mask(
     findings: _Findings,
     file: str,
     table: tuple[str, ...],

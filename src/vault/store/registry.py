@@ -13,9 +13,9 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg import sql as pgsql
 from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper
+from psycopg import sql as pgsql
 
 from vault.clock import Clock
 from vault.crypto.keyring import Keyring
@@ -40,7 +40,8 @@ class Registry(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         datastore = self.factory.datastore  # type: ignore[attr-defined]  # both factories have one
-        dialect = "postgres" if self.env.get("PERSISTENCE_MODULE", "").endswith("postgres") else "sqlite"
+        module = self.env.get("PERSISTENCE_MODULE", "")
+        dialect = "postgres" if module.endswith("postgres") else "sqlite"
         schema = datastore.schema if dialect == "postgres" else None
         self.db = Database(datastore, dialect, schema)  # type: ignore[arg-type]
         create_tables(self.db)
@@ -127,7 +128,9 @@ def ensure_schema(config: StoreConfig) -> None:
         ) from error
 
 
-def open_store(config: StoreConfig, keyring: Keyring, clock: Clock, *, create: bool = False) -> Store:
+def open_store(
+    config: StoreConfig, keyring: Keyring, clock: Clock, *, create: bool = False
+) -> Store:
     """Open the registry's storage; with ``create`` make the data folder too."""
     if not config.data_dir.is_dir():
         if not create:
