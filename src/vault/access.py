@@ -464,22 +464,29 @@ class Gate:
         # or, when denied, every subject the account was refused.
         subjects = [p.person_id for p in listing.people] or listing.withheld
         fields = sorted({key for p in listing.people for key in p.fields})
-        decision = listing.decision
+        self._record(account, action, purpose, request_id, listing.outcome,
+                     [str(s) for s in subjects], fields, listing.problem, listing.decision)
+        return listing
+
+    def _record(
+        self, account: Account, action: str, purpose: str | None, request_id: str,
+        outcome: str, subject_ids: list[str], fields: list[str], problem: Problem | None,
+        decision: Decision | None,
+    ) -> None:
         self._services.audit.append(AuditRecord(
             action=action,
-            outcome=listing.outcome,
+            outcome=outcome,
             request_id=request_id,
             account_id=account.account_id,
             account_name=account.name,
             role=",".join(account.roles),
             office=account.jurisdiction,
             purpose=purpose,
-            subject_ids=[str(s) for s in subjects],
+            subject_ids=subject_ids,
             fields=fields,
-            reason=listing.problem.code if listing.problem else None,
+            reason=problem.code if problem else None,
             policy_version=decision.policy_version if decision else self._policy.version,
         ))
-        return listing
 
     def _finish(
         self,
@@ -490,22 +497,9 @@ class Gate:
         access: Access,
         subject: UUID | None = None,
     ) -> Access:
-        decision = access.decision
         fields = sorted(access.person.fields) if access.person else []
-        self._services.audit.append(AuditRecord(
-            action=action,
-            outcome=access.outcome,
-            request_id=request_id,
-            account_id=account.account_id,
-            account_name=account.name,
-            role=",".join(account.roles),
-            office=account.jurisdiction,
-            purpose=purpose,
-            subject_ids=[str(subject)] if subject else [],
-            fields=fields,
-            reason=access.problem.code if access.problem else None,
-            policy_version=decision.policy_version if decision else self._policy.version,
-        ))
+        self._record(account, action, purpose, request_id, access.outcome,
+                     [str(subject)] if subject else [], fields, access.problem, access.decision)
         return access
 
 
