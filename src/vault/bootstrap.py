@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
+import json
 import os
 from dataclasses import dataclass
+from hashlib import sha256
 from pathlib import Path
 
 from vault.accounts import Accounts
@@ -73,6 +76,7 @@ def open_services(
     keyring = keyring or open_keyring(config, clock)
     store = open_store(config, keyring, clock, create=create)
     try:
+        _check_keyring(store, keyring)
         bits = _blind_index_bits(store)
         indexer = BlindIndexer(keyring.blind_index_key, bits)
         return Services(
@@ -89,6 +93,49 @@ def open_services(
     except BaseException:
         store.close()
         raise
+
+
+KEYRING_CHECK_SETTING = "keyring_check"
+
+
+def _key_check_value(key: bytes, purpose: bytes) -> str:
+    # An HMAC of a fixed label: equal for the same key, and it reveals nothing of it.
+    return hmac.new(key, b"vault.key-check.v1\x1f" + purpose, sha256).hexdigest()[:32]
+
+
+def _check_keyring(store: Store, keyring: Keyring) -> None:
+    """Refuse a keyring that is not this registry's own, before anything is written.
+
+    The registry remembers a check value of its blind-index key and of every
+    key-encryption key it has seen. Another registry's keyring, or one with a damaged
+    key, would otherwise write records that the right keyring cannot read and miss
+    every duplicate. A key-encryption key added by rotation is remembered on first use.
+    """
+    current = {kek.kek_id: _key_check_value(kek.key, b"kek") for kek in keyring.keks}
+    current["blind_index"] = _key_check_value(keyring.blind_index_key, b"blind-index")
+    with store.db.transaction() as tx:
+        stored_text = tx.scalar(
+            "SELECT value FROM {settings} WHERE key = ?", (KEYRING_CHECK_SETTING,))
+        stored: dict[str, str] = json.loads(stored_text) if stored_text else {}
+        mismatched = sorted(k for k, v in stored.items() if current.get(k, v) != v)
+        missing = sorted(k for k in stored if k not in current)
+        if mismatched or missing:
+            names = "、".join(mismatched + missing)
+            raise KeyringInvalid(
+                f"密钥环与本数据库不匹配（{names}）：请用创建本数据库时的密钥环（--keys）。"
+                "未做任何改动。",
+                f"The keyring does not belong to this registry ({', '.join(mismatched + missing)}):"
+                " use the keyring the registry was created with (--keys). Nothing was changed.",
+                code="KEYRING_MISMATCH", field="--keys",
+            )
+        if stored != {**stored, **current}:
+            merged = json.dumps({**stored, **current}, sort_keys=True)
+            if stored_text is None:
+                tx.execute("INSERT INTO {settings} (key, value) VALUES (?, ?)",
+                           (KEYRING_CHECK_SETTING, merged))
+            else:
+                tx.execute("UPDATE {settings} SET value = ? WHERE key = ?",
+                           (merged, KEYRING_CHECK_SETTING))
 
 
 def _blind_index_bits(store: Store) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
@@ -15,7 +16,9 @@ from vault.bootstrap import Services
 from vault.clock import FixedClock
 from vault.domain.household import Household, SecondHead
 from vault.domain.person import ACTIVE, Person
-from vault.errors import DataKeyMissing, DecryptionFailed
+from vault.bootstrap import open_services
+from vault.crypto.keyring import create_development_keyring
+from vault.errors import DataKeyMissing, DecryptionFailed, KeyringInvalid
 from vault.projections.residents import ResidentProjection, _Overtaken
 from vault.store.config import StoreConfig
 from vault.store.reader import FieldReader
@@ -171,3 +174,25 @@ def test_ids_are_random(services: Services) -> None:
 
     assert isinstance(person.id, UUID)
     assert person.id.version == 4
+
+
+def test_foreign_keyring_refused(store_config: StoreConfig, tmp_path: Path) -> None:
+    """Opening a registry with another registry's keyring fails before anything is written."""
+    with registry(store_config, FixedClock(TODAY)):
+        pass
+    foreign = create_development_keyring(tmp_path / "other-keys")
+
+    with pytest.raises(KeyringInvalid) as raised:
+        open_services(store_config, FixedClock(TODAY), keyring=foreign)
+
+    assert raised.value.code == "KEYRING_MISMATCH"
+
+
+def test_own_keyring_reopens(store_config: StoreConfig) -> None:
+    """The keyring the registry was created with opens it again, also after a rotation."""
+    with registry(store_config, FixedClock(TODAY)) as services:
+        keyring = services.keyring
+    keyring.rotate()
+
+    with open_services(store_config, FixedClock(TODAY), keyring=keyring) as reopened:
+        assert reopened.keyring.active_kek.kek_id == "kek-2"
