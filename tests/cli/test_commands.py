@@ -265,3 +265,49 @@ def test_policy_check_names_planted_error(cli: Cli) -> None:
     assert result.returncode == 1
     assert "fields.toml" in result.stdout
     assert "shoe_size" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("target", "code"),
+    [
+        ("input", "REJECTS_PATH_IS_INPUT"),
+        ("folder", "REJECTS_PATH_IS_FOLDER"),
+        ("missing/r.xlsx", "REJECTS_FOLDER_MISSING"),
+        ("r.csv", "REJECTS_PATH_NOT_XLSX"),
+    ],
+)
+def test_bad_rejects_path_registers_nobody(cli: Cli, target: str, code: str) -> None:
+    """A --rejects path that cannot be written is refused before any row is registered."""
+    rows = cli.cwd / "rows.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["户编号", "姓名", "性别", "出生日期", "公民身份号码", "与户主关系"])
+    workbook.active.append(["331024103201010001", "测试丁", "男", "1976-02-15",
+                            "331024197602155799", "户主"])
+    workbook.active.append(["331024103201010001", "测试戊", "男", "1976-02-15",
+                            "110105194910010016", "子"])
+    workbook.save(rows)
+    (cli.cwd / "folder").mkdir()
+    path = {"input": rows, "folder": cli.cwd / "folder"}.get(target, cli.cwd / target)
+
+    result = cli.run("import", str(rows), "--user", "clerk", "--rejects", str(path),
+                     password=CLERK_PASSWORD)
+    again = cli.run("import", str(rows), "--user", "clerk", "--json", password=CLERK_PASSWORD)
+
+    assert result.returncode == 1
+    assert code in result.stderr
+    assert json.loads(again.stdout)["registered"] == 1
+    assert rows.read_bytes()[:2] == b"PK"
+    _no_traceback(result)
+
+
+def test_rejects_workbook_owner_only(cli: Cli) -> None:
+    """The rejects workbook repeats personal data, so only its owner may read it."""
+    rows = cli.cwd / "bad.csv"
+    rows.write_text("户编号,姓名,性别,出生日期,公民身份号码,与户主关系\n"
+                    "331024103201010001,测试己,男,1976-02-15,110105194910010016,户主\n",
+                    encoding="utf-8")
+
+    result = cli.run("import", str(rows), "--user", "clerk", "--json", password=CLERK_PASSWORD)
+    rejects = Path(json.loads(result.stdout)["rejects"])
+
+    assert rejects.stat().st_mode & 0o777 == 0o600

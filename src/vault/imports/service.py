@@ -37,7 +37,7 @@ from vault.domain.registration import (
     no_id_dedup_key,
     validate_row,
 )
-from vault.errors import Problem
+from vault.errors import InvalidValue, Problem
 from vault.imports.readers import Skipped, SourceRow, estimate_rows, open_source
 from vault.imports.readers import Source as FileSource
 from vault.imports.rejects import Category, RejectEntry, VillageSummary, write_rejects
@@ -186,6 +186,8 @@ class Importer:
     def run(
         self, path: Path, *, include_hidden: bool = False, rejects_path: Path | None = None
     ) -> ImportSummary:
+        if rejects_path is not None:
+            check_rejects_path(rejects_path, path)
         source = open_source(path, include_hidden=include_hidden)
         summary = ImportSummary(
             batch_id=self._batch_id, file_name=source.file_name, checked_only=self._check_only
@@ -491,7 +493,10 @@ class Importer:
             )
             for v in sorted(summary.villages.values(), key=lambda v: v.code)
         ]
-        return write_rejects(target, self._rejects, villages=villages)
+        written = write_rejects(target, self._rejects, villages=villages)
+        # The rejects repeat personal data in clear: readable by the owner only.
+        written.chmod(0o600)
+        return written
 
     def _audit(self, summary: ImportSummary) -> None:
         self._services.audit.append(AuditRecord(
@@ -510,6 +515,33 @@ class Importer:
         # which cost about 3 % of the import's time. Every field of Source is flat.
         stamp = Source(self._batch_id, source.file_name, row.sheet, row.row_number)
         return {name: getattr(stamp, name) for name in _SOURCE_FIELDS}
+
+
+def check_rejects_path(target: Path, source: Path) -> None:
+    """Raise ``InvalidValue`` unless ``target`` is a new .xlsx file in an existing folder.
+
+    Checked before any row is registered, so that a bad path never leaves an import
+    half reported; and never the input file, which the registry does not change.
+    """
+    def refuse(code: str, zh: str, en: str) -> InvalidValue:
+        return InvalidValue(zh, en, code=code, field="--rejects", value=str(target))
+
+    if target.is_dir():
+        raise refuse("REJECTS_PATH_IS_FOLDER", "--rejects 指向的是文件夹，请给出 .xlsx 文件名。",
+                     "--rejects names a folder; give an .xlsx file name.")
+    if target.suffix.lower() != ".xlsx":
+        raise refuse("REJECTS_PATH_NOT_XLSX", "问题行工作簿的文件名必须以 .xlsx 结尾。",
+                     "The rejects workbook's file name must end in .xlsx.")
+    if target.exists() and target.resolve() == source.resolve():
+        raise refuse("REJECTS_PATH_IS_INPUT", "问题行工作簿不能覆盖正在导入的文件，请换一个文件名。",
+                     "The rejects workbook cannot replace the file being imported; choose"
+                     " another name.")
+    if target.exists():
+        raise refuse("REJECTS_PATH_EXISTS", "该文件已存在，为免覆盖请换一个文件名。",
+                     "The file already exists; choose another name so nothing is overwritten.")
+    if not target.parent.is_dir():
+        raise refuse("REJECTS_FOLDER_MISSING", "问题行工作簿所在的文件夹不存在，请先创建。",
+                     "The folder for the rejects workbook does not exist; create it first.")
 
 
 def _rows(source: FileSource, headers: dict[str, dict[str, str]]) -> Iterator[SourceRow]:

@@ -143,4 +143,9 @@ def open_store(
         config.data_dir.mkdir(parents=True, mode=0o700)
     config.reports_dir.mkdir(exist_ok=True, mode=0o700)
     ensure_schema(config)
-    return Store(config, Registry(environment(config), keyring, clock))
+    store = Store(config, Registry(environment(config), keyring, clock))
+    if config.postgres is None:
+        # SQLite gives its -wal and -shm files the database file's mode, so this one
+        # change keeps all three readable by the owner only.
+        config.sqlite_path.chmod(0o600)
+    return store
