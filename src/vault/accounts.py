@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidTag
 
 from vault.clock import Clock
 from vault.crypto.keyring import Keyring
+from vault.domain.divisions import PROVINCE_PREFIXES
 from vault.errors import AuthenticationFailed, DecryptionFailed, InvalidValue, KeysError
 from vault.passwords import burn_time, check_new_password, hash_password, verify_password
 from vault.policy import check_admin_separation
@@ -37,8 +38,9 @@ ROLE_LABELS = {
     "department": "部门用户",
 }
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
-# A division-code prefix, or "CN" for an account that may see every division.
-_JURISDICTION = re.compile(r"^(\d{2,12}|CN)$")
+# A division-code prefix at the province, prefecture, county, township or village
+# level (2, 4, 6, 9 or 12 digits), or "CN" for an account that may see every division.
+_JURISDICTION = re.compile(r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12}|CN)$")
 
 # The same message for an unknown account and a wrong password, so that a login
 # attempt cannot learn which account names exist.
@@ -133,6 +135,17 @@ def validate_roles(roles: tuple[str, ...], department: str | None) -> None:
             field="--role",
             value=",".join(blind_admins + readers),
         )
+    if "security-officer" in roles and {"clerk", "department"} & set(roles):
+        # The auditor would audit their own reads and edits, and see in full what
+        # the officer's own role shows only masked.
+        raise InvalidValue(
+            "安全审计员不能同时是信息员或部门用户：审计员不得审计自己的操作。",
+            "A security officer cannot also be a clerk or a department user: nobody"
+            " audits their own actions.",
+            code="AUDITOR_WITH_DATA_ROLE",
+            field="--role",
+            value=",".join(roles),
+        )
     if "department" in roles and not department:
         raise InvalidValue(
             "部门用户必须用 --department 指明所属部门。",
@@ -163,11 +176,12 @@ def validate_jurisdiction(code: str, roles: tuple[str, ...]) -> str:
     code = code.strip()
     if not code and not any(role in SCOPED_ROLES for role in roles):
         return code
-    if not _JURISDICTION.match(code):
+    if not _JURISDICTION.match(code) or (code != "CN" and code[:2] not in PROVINCE_PREFIXES):
         raise InvalidValue(
-            "管辖范围必须是 2 到 12 位的行政区划代码前缀（只含数字），或代表全国的 CN。",
-            "The jurisdiction must be a division-code prefix of 2 to 12 digits, or CN for"
-            " the whole country.",
+            "管辖范围必须是 2、4、6、9 或 12 位的行政区划代码前缀（省、市、县、乡、村），"
+            "或代表全国的 CN。",
+            "The jurisdiction must be a division-code prefix of 2, 4, 6, 9 or 12 digits"
+            " (province, prefecture, county, township, village), or CN for the whole country.",
             code="JURISDICTION_INVALID",
             field="--jurisdiction",
             value=code,
@@ -314,6 +328,10 @@ class Accounts:
         if "system-admin" not in roles:
             self._keep_a_system_admin(account)
         self._update(name, "roles = ?, department = ?", (json.dumps(list(roles)), department))
+        if totp_required(roles) and not self.has_totp(name):
+            # A new role that needs a second factor gets its secret now; the caller
+            # shows it once, as at account creation.
+            return self.reset_totp(name)
         return self.get(name)
 
     def set_jurisdiction(self, name: str, jurisdiction: str) -> Account:

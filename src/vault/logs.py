@@ -1,9 +1,11 @@
 """structlog configuration with a processor that keeps personal data out of logs.
 
 Entry points log; the domain and the storage adapters never do. Whatever a caller
-binds, the redaction processor drops every key that names a personal field and masks
-anything in a value that looks like an ID number or a phone number, so that a
-mistake in a log call cannot write a resident's data to disk.
+binds, the redaction processor drops every key that names a personal field, masks
+anything in a string value that looks like an ID number, a mobile number or a
+landline number, and masks Chinese text in every key that is not known to hold
+program text, so that a mistake in a log call cannot write a resident's data to disk.
+Values inside lists and mappings are not inspected.
 """
 
 from __future__ import annotations
@@ -21,20 +23,42 @@ from vault.domain.fields import FIELDS
 _PERSONAL_KEYS = frozenset(f.key for f in FIELDS if not f.clear) | {
     "password", "passphrase", "token", "totp", "secret", "cookie", "authorization",
 }
-# 15 to 18 digits (optionally ending in X) or an 11-digit mobile number, anywhere in text.
-_NUMBER_LIKE = re.compile(r"(?<!\d)(\d{17}[\dXx]|\d{15}|1\d{10})(?!\d)")
+# 15 to 18 digits (optionally ending in X), an 11-digit mobile number, or a landline
+# number with its area code (0576-87654321, 057687654321), anywhere in text.
+_NUMBER_LIKE = re.compile(r"(?<!\d)(\d{17}[\dXx]|\d{15}|1\d{10}|0\d{2,3}-?\d{7,8})(?!\d)")
+# A run of CJK ideographs (a name or an address), with the punctuation between them.
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f·]+")
+# Keys whose values the program writes itself (event names, codes, generated ids),
+# never a resident's text: Chinese text in them is kept.
+_PROGRAM_KEYS = frozenset({
+    "event", "level", "timestamp", "logger", "request_id", "method", "route", "status",
+    "duration_ms", "client", "account_id", "job_id", "error_type", "error_code", "reason",
+    "via",
+})
+# Keys that hold generated hexadecimal ids or hashes. A 32-digit hex id can contain an
+# 11-digit run that looks like a mobile number, so a value that is plainly such an id
+# is kept whole. It needs a letter a-f, which no ID number or phone number contains.
+_GENERATED_ID_KEYS = frozenset({"request_id", "account_id", "job_id", "client"})
+_GENERATED_ID = re.compile(r"(?=.*[a-f])[0-9a-f]{16,64}|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
 REDACTED = "[redacted]"
 
 
 def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Drop personal keys and mask number-like text in every logged value."""
+    """Drop personal keys and mask number-like and Chinese text in logged string values."""
     for key in list(event_dict):
-        if key.lower() in _PERSONAL_KEYS:
+        name = key.lower()
+        if name in _PERSONAL_KEYS:
             event_dict[key] = REDACTED
             continue
         value = event_dict[key]
-        if isinstance(value, str):
-            event_dict[key] = _NUMBER_LIKE.sub(REDACTED, value)
+        if not isinstance(value, str):
+            continue
+        if name in _GENERATED_ID_KEYS and _GENERATED_ID.fullmatch(value):
+            continue
+        value = _NUMBER_LIKE.sub(REDACTED, value)
+        if name not in _PROGRAM_KEYS:
+            value = _CJK_RUN.sub(REDACTED, value)
+        event_dict[key] = value
     return event_dict
 
 

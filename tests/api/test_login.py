@@ -220,6 +220,9 @@ def test_enrolment_gives_working_secret(client: Client, services: Services,
                                         clock: FixedClock) -> None:
     user = make_user(services, "clerk-one", "clerk", jurisdiction="331024104")
     services.accounts.set_roles(user.name, ("reviewer",), None)
+    # An account whose role needs a second factor but that has no secret yet.
+    with services.store.db.transaction() as tx:
+        tx.execute("UPDATE {accounts} SET totp_secret = NULL WHERE name = ?", (user.name,))
     assert _attempt(client, user, PASSWORD).json()["code"] == "TOTP_ENROLMENT_REQUIRED"
 
     enrolled = client.post("/api/v1/auth/totp/enrol",

@@ -228,3 +228,29 @@ def test_force_password_change_flag(cli: Cli) -> None:
     assert after.code == 0, after.err
     assert accounts(cli)["clerk1"]["must_change_password"] is False
     assert cli.run("person", "find", user="clerk1", password=PASSWORD, stdin="").code == 3
+
+
+def test_new_totp_role_prints_secret(cli: Cli) -> None:
+    """Giving an account a role that needs TOTP shows its new secret once."""
+    changed = cli.run("user", "set-roles", "clerk1", "--role", "reviewer", user=ADMIN)
+
+    assert changed.code == 0, changed.err
+    assert "otpauth://" in changed.out + changed.err
+
+
+def test_auditor_cannot_be_clerk(cli: Cli) -> None:
+    """A security officer who is also a clerk would audit their own reads."""
+    changed = cli.run("user", "set-roles", "clerk1", "--role", "clerk", "--role",
+                      "security-officer", user=ADMIN)
+
+    assert changed.code != 0
+    assert "AUDITOR_WITH_DATA_ROLE" in changed.err
+
+
+@pytest.mark.parametrize("code", ["3", "3310241", "33102410", "99", "000000"])
+def test_jurisdiction_levels_only(cli: Cli, code: str) -> None:
+    """A jurisdiction is a real province's prefix at one of the five division levels."""
+    changed = cli.run("user", "set-jurisdiction", "clerk1", code, user=ADMIN)
+
+    assert changed.code != 0
+    assert "JURISDICTION_INVALID" in changed.err

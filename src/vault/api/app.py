@@ -14,6 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from vault.access import Gate
 from vault.api import admin, login, residents
+from vault.api.content_type import json_content_type
 from vault.api.context import ApiContext
 from vault.api.errors import EXCEPTION_HANDLERS
 from vault.api.logins import LoginThrottle
@@ -50,7 +51,8 @@ def create_app(
     """Return the API application over ``services`` (which the caller closes)."""
     settings = settings or ApiSettings()
     context = build_context(services, policy, settings)
-    api = Router(API_PREFIX, route_handlers=[*login.ROUTES, *admin.ROUTES, *residents.ROUTES])
+    api = Router(API_PREFIX, route_handlers=[*login.ROUTES, *admin.ROUTES, *residents.ROUTES],
+                 guards=[json_content_type])
     uploads = Router(API_PREFIX, route_handlers=residents.UPLOAD_ROUTES,
                      request_max_body_size=settings.max_upload_bytes)
     openapi = OpenAPIConfig(

@@ -64,6 +64,10 @@ class AccountLocked(AuthenticationFailed):
     default_code = "ACCOUNT_LOCKED"
 
 
+class UnsupportedMediaType(VaultError):
+    default_code = "UNSUPPORTED_MEDIA_TYPE"
+
+
 class CsrfFailed(AccessDenied):
     default_code = "CSRF_FAILED"
 
@@ -84,6 +88,7 @@ _STATUS: tuple[tuple[type[VaultError], int], ...] = (
     (AccessDenied, 403),
     (AccessError, 403),
     (NotFound, 404),
+    (UnsupportedMediaType, 415),
     (WorkbookError, 422),
     (DomainError, 400),
     (StorageError, 503),
@@ -158,14 +163,13 @@ def http_error_handler(request: Request[Any, Any, Any], error: HTTPException) ->
     status = error.status_code
     if status == 413:
         return problem_response(request, _too_large(request), 413)
+    if isinstance(error, ValidationException):
+        return problem_response(request, _invalid(error), status,
+                                dict(error.headers or {}) or None)
     code, zh, en = _HTTP.get(status, (f"HTTP_{status}", "请求失败。", "The request failed."))
-    field = _field_of(error) if isinstance(error, ValidationException) else None
-    if field is not None:
-        zh = f"请求中的 {field} 缺失或格式不正确。"
-        en = f"The request's {field} is missing or malformed."
     if status >= 500:
         log.error("request_failed", error_code=code, error_type=type(error).__name__)
-    return problem_response(request, Problem(code, field, zh, en), status,
+    return problem_response(request, Problem(code, None, zh, en), status,
                             dict(error.headers or {}) or None)
 
 
@@ -184,7 +188,7 @@ def _too_large(request: Request[Any, Any, Any]) -> Problem:
     handler = request.scope.get("route_handler")
     resolve = getattr(handler, "resolve_request_max_body_size", None)
     limit = resolve() if resolve is not None else None
-    size = f"{limit / 1024 / 1024:.2f} MiB" if limit else ""
+    size = format_size(limit) if limit else ""
     return Problem(
         "PAYLOAD_TOO_LARGE", None,
         f"上传的内容太大，超过了 {size} 的上限。" if size else "上传的内容太大。",
@@ -193,17 +197,49 @@ def _too_large(request: Request[Any, Any, Any]) -> Problem:
     )
 
 
+def format_size(size: int) -> str:
+    """Return ``size`` bytes in the largest binary unit it reaches: ``512 B``, ``64 KiB``, ``20 MiB``."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:g} KiB"
+    return f"{size / 1024 / 1024:g} MiB"
+
+
 # A field name the client sent back to it only when it looks like one of ours: an
 # unknown key in a JSON body could be anything, an ID number included.
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_.]{0,40}$")
+# msgspec (0.18 and later) reports an unexpected key of a struct with
+# forbid_unknown_fields as "Object contains unknown field `name`", followed by
+# " - at `$.path`" when the object is nested.
+_UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<name>[^`]*)`")
 
 
-def _field_of(error: ValidationException) -> str | None:
-    extra = error.extra
-    if isinstance(extra, list) and extra and isinstance(extra[0], dict):
-        key = str(extra[0].get("key") or "")
-        return key if _FIELD_NAME.match(key) else None
-    return None
+def _invalid(error: ValidationException) -> Problem:
+    """Return the problem for a body or parameter that failed validation, without its value."""
+    first = error.extra[0] if isinstance(error.extra, list) and error.extra else None
+    if not isinstance(first, dict):
+        return Problem("REQUEST_INVALID", None, *_HTTP[400][1:])
+
+    unknown = _UNKNOWN_FIELD.match(str(first.get("message") or ""))
+    if unknown is not None:
+        name = _field_name(unknown["name"])
+        if name is None:
+            return Problem("REQUEST_UNKNOWN_FIELD", None,
+                           "请求中含有未知字段，请删去它。",
+                           "The request has an unknown field; remove it.")
+        return Problem("REQUEST_UNKNOWN_FIELD", name, f"请求中含有未知字段 {name}，请删去它。",
+                       f"The request has an unknown field {name}; remove it.")
+
+    field = _field_name(str(first.get("key") or ""))
+    if field is None:
+        return Problem("REQUEST_INVALID", None, *_HTTP[400][1:])
+    return Problem("REQUEST_INVALID", field, f"请求中的 {field} 缺失或格式不正确。",
+                   f"The request's {field} is missing or malformed.")
+
+
+def _field_name(candidate: str) -> str | None:
+    return candidate if _FIELD_NAME.match(candidate) else None
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {

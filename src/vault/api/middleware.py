@@ -1,10 +1,12 @@
 """ASGI middleware: a request id, the access log and the security headers.
 
-The access log line of a request names the method, the path without its query
-string, the status, the duration and a salted hash of the client address, never
-the address itself and never a request body. Residents are searched with a POST
-body for that reason: an ID number in a URL would land in this log and in every
-proxy's.
+The access log line of a request names the method, the route template that matched
+(``/api/v1/persons/{person_id:uuid}``, never the path with its values), the status,
+the duration and a salted hash of the client address, never the address itself and
+never a request body. A path that matched no route is logged with every segment
+that could hold personal data replaced (see ``loggable_path``). Residents are
+searched with a POST body all the same: an ID number in a URL would land in every
+proxy's log.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import time
 from typing import Any
 from uuid import uuid4
@@ -84,10 +87,15 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            # Litestar sets the template once routing succeeds; 404 and 405 have none.
+            route = scope.get("path_template")
+            where = {"route": route} if route else {
+                "route": None, "path": loggable_path(str(scope.get("path", ""))),
+            }
             access_log.info(
                 "http_request",
                 method=scope.get("method"),
-                path=scope.get("path"),
+                **where,
                 status=status["code"],
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
                 client=self._client_hash(scope),
@@ -99,3 +107,23 @@ class RequestContext:
         if not client:
             return None
         return hmac.new(self._salt, str(client[0]).encode(), hashlib.sha256).hexdigest()[:16]
+
+
+# A path segment kept in the log of an unmatched request: plain ASCII with no run of
+# six or more digits, which rules out ID numbers, phone numbers and Chinese names.
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._-]*")
+_LONG_DIGITS = re.compile(r"\d{6,}")
+REDACTED_SEGMENT = "[redacted]"
+
+
+def loggable_path(path: str) -> str:
+    """Return ``path`` with every segment that could hold personal data replaced.
+
+    NOTE: a name written in pinyin (``/luorui``) is plain ASCII and stays.
+    """
+    segments = [
+        segment if _PLAIN_SEGMENT.fullmatch(segment) and not _LONG_DIGITS.search(segment)
+        else REDACTED_SEGMENT
+        for segment in path.split("/")
+    ]
+    return "/".join(segments)

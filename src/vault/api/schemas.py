@@ -9,6 +9,7 @@ from msgspec import Meta
 
 from vault.access import PersonView
 from vault.accounts import Account
+from vault.api.tokens import LABEL_MAX_LENGTH
 
 Username = Annotated[str, Meta(min_length=1, max_length=64)]
 # Argon2id over a megabyte-long password is a denial of service, so passwords are
@@ -32,7 +33,7 @@ class EnrolIn(msgspec.Struct, forbid_unknown_fields=True):
 class TokenIn(msgspec.Struct, forbid_unknown_fields=True):
     username: Username
     password: Password
-    label: Annotated[str, Meta(min_length=1, max_length=100)]
+    label: Annotated[str, Meta(min_length=1, max_length=LABEL_MAX_LENGTH)]
     totp: TotpCode | None = None
     lifetime_days: Annotated[int, Meta(ge=1, le=90)] = 30
     jurisdiction: Annotated[str, Meta(max_length=12)] | None = None

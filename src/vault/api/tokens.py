@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -91,6 +92,30 @@ def token_jurisdiction(account: Account, requested: str | None) -> str:
     return requested
 
 
+LABEL_MAX_LENGTH = 100
+
+
+def check_label(label: str) -> str:
+    """Return ``label`` if it is 1 to 100 printable characters; raise ``InvalidValue`` if not.
+
+    Control and format characters (ESC, NUL, line breaks, bidirectional overrides)
+    and line or paragraph separators are rejected, because the label is shown in
+    terminals and web pages and could rewrite what they display.
+    """
+    unprintable = any(
+        unicodedata.category(char)[0] == "C" or unicodedata.category(char) in ("Zl", "Zp")
+        for char in label
+    )
+    if not label or len(label) > LABEL_MAX_LENGTH or unprintable:
+        raise InvalidValue(
+            f"令牌名称须为 1 到 {LABEL_MAX_LENGTH} 个可见字符，不能含控制字符或换行。",
+            f"The token label must be 1 to {LABEL_MAX_LENGTH} printable characters, with no"
+            " control characters or line breaks.",
+            code="TOKEN_LABEL_INVALID", field="label",
+        )
+    return label
+
+
 class TokenStore:
     """Issue, look up, list and revoke API tokens."""
 
@@ -108,6 +133,7 @@ class TokenStore:
                 "Administrator accounts cannot obtain API tokens.",
                 code="TOKEN_NOT_ALLOWED", field="username",
             )
+        check_label(label)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = self._clock.now()
         token = ApiToken(uuid4(), account.account_id, label, jurisdiction, account.department,

@@ -256,6 +256,8 @@ def _change(
         _audit_account_change(services, admin, action, account, request_id,
                               reason=describe(account) if describe else None)
     console.say(f"已更新账户 {account.name}。", f"Updated the account {account.name}.")
+    # A role change that added a second factor returns the new secret, shown once.
+    print_totp_secret(console, account)
     return 0
 
 

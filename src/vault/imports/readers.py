@@ -39,6 +39,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, from_excel
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet._reader import ROW_TAG, WorkSheetParser
 
 from vault.errors import WorkbookError
 from vault.imports.cells import EMPTY, Cell, text
@@ -199,7 +200,9 @@ def open_source(path: Path, *, include_hidden: bool = False) -> Source:
     - ``WORKBOOK_ENCODING``: a CSV file that is neither UTF-8 nor GB18030;
     - ``WORKBOOK_NO_HEADER``: no sheet has a recognisable header;
     - ``WORKBOOK_MISSING_COLUMNS``: a header lacks a required column;
-    - ``WORKBOOK_DUPLICATE_COLUMN``: two columns of a header mean the same field.
+    - ``WORKBOOK_DUPLICATE_COLUMN``: two columns of a header mean the same field;
+    - ``WORKBOOK_TOO_LARGE``: a workbook part is over ``MAX_PART_BYTES`` uncompressed,
+      or a sheet has more than ``MAX_SHEET_ROWS`` rows.
     """
     path = Path(path)
     try:
@@ -222,6 +225,49 @@ def open_source(path: Path, *, include_hidden: bool = False) -> Source:
         path.name, "文件不是 Excel 工作簿（.xlsx）或 CSV 文件",
         "the file is neither an Excel workbook (.xlsx) nor a CSV file",
     )
+
+
+MAX_SHEET_ROWS = 1_048_576
+"""Rows per sheet, Excel's own limit (2**20); a sheet with more is rejected whole."""
+
+MAX_PART_BYTES = 2 * 1024**3
+"""Uncompressed size of any one part of a workbook package (2 GiB).
+
+A 100,000-row county sheet is tens of MB of XML, so real files stay far below
+this. The size comes from the zip directory and is checked before any part is
+parsed, so a small file that inflates to gigabytes is rejected at once. The same
+cap applies to the shared-strings part, which openpyxl holds in memory whole.
+"""
+
+
+def _too_large_error(file_name: str, part: str, size: int) -> WorkbookError:
+    return WorkbookError(
+        f"“{file_name}”中的部件 {part} 解压后有 {size} 字节，超过上限 "
+        f"{MAX_PART_BYTES} 字节（2 GiB），整个文件未导入。请把数据拆分到多个文件后分别导入。",
+        f"Part {part} of '{file_name}' is {size} bytes uncompressed, over the limit of "
+        f"{MAX_PART_BYTES} bytes (2 GiB); nothing was imported. Split the data into "
+        "several files and import each.",
+        code="WORKBOOK_TOO_LARGE",
+        value=part,
+    )
+
+
+def _too_many_rows_error(sheet: str) -> WorkbookError:
+    return WorkbookError(
+        f"工作表“{sheet}”超过 {MAX_SHEET_ROWS} 行（Excel 的行数上限），整个文件未导入。"
+        "请删除多余的空行，或把数据拆分到多个文件后分别导入。",
+        f"Sheet '{sheet}' has more than {MAX_SHEET_ROWS} rows (Excel's row limit); "
+        "nothing was imported. Delete the surplus empty rows, or split the data into "
+        "several files and import each.",
+        code="WORKBOOK_TOO_LARGE",
+        value=sheet,
+    )
+
+
+def _check_part_sizes(archive: zipfile.ZipFile, file_name: str) -> None:
+    for member in archive.infolist():
+        if member.file_size > MAX_PART_BYTES:
+            raise _too_large_error(file_name, member.filename, member.file_size)
 
 
 def _unreadable(file_name: str, reason_zh: str, reason_en: str) -> WorkbookError:
@@ -482,29 +528,49 @@ class _SheetLayout:
     merges: list[_Merge]
 
 
-def _scan_sheet_layout(archive: zipfile.ZipFile, part: str) -> _SheetLayout:
+def _scan_sheet_layout(archive: zipfile.ZipFile, part: str, sheet: str) -> _SheetLayout:
     """Collect hidden rows and merged ranges in one streaming pass over a sheet's XML.
 
-    Rows are cleared as soon as they are read, so memory stays flat. Rows and cells
-    without an ``r`` attribute are counted, as spreadsheet readers do.
+    Each row is removed from the tree as soon as it is read, so memory stays flat
+    however many rows the sheet has. Only hidden rows that contain a value are kept,
+    because a hidden row without values is blank and skipped anyway. Rows and cells
+    without an ``r`` attribute are counted, as spreadsheet readers do. A sheet with
+    more than ``MAX_SHEET_ROWS`` rows raises ``WORKBOOK_TOO_LARGE``.
     """
     hidden_rows: dict[int, frozenset[int]] = {}
     merges: list[_Merge] = []
     row_number = 0
+    parents: list[ElementTree.Element] = []
     with archive.open(part) as stream:
-        for _event, element in SafeElementTree.iterparse(stream, events=("end",)):
+        for event, element in SafeElementTree.iterparse(stream, events=("start", "end")):
+            if event == "start":
+                parents.append(element)
+                continue
+            parents.pop()
             tag = _local(element.tag)
             if tag == "row":
                 reference = element.get("r")
                 row_number = int(reference) if reference else row_number + 1
+                if row_number > MAX_SHEET_ROWS:
+                    raise _too_many_rows_error(sheet)
                 if element.get("hidden") in ("1", "true"):
-                    hidden_rows[row_number] = _columns_with_values(element)
-                element.clear()
+                    columns = _columns_with_values(element)
+                    if columns:
+                        hidden_rows[row_number] = columns
+                _detach(element, parents)
             elif tag == "mergeCell":
                 min_col, min_row, max_col, max_row = range_boundaries(element.get("ref", ""))
                 if (min_col, min_row) != (max_col, max_row):
                     merges.append(_Merge(min_col, min_row, max_col, max_row))
+                _detach(element, parents)
     return _SheetLayout(hidden_rows, merges)
+
+
+def _detach(element: ElementTree.Element, parents: list[ElementTree.Element]) -> None:
+    """Free a parsed element: ``clear`` alone leaves an empty element in its parent."""
+    element.clear()
+    if parents:
+        parents[-1].remove(element)
 
 
 def _columns_with_values(row: ElementTree.Element) -> frozenset[int]:
@@ -653,6 +719,7 @@ def _open_workbook(path: Path, content_sha256: str, include_hidden: bool) -> Sou
 
     try:
         archive = zipfile.ZipFile(stream)
+        _check_part_sizes(archive, path.name)
         index = _read_workbook_index(archive, path.name)
         with warnings.catch_warnings():
             # openpyxl warns about parts it drops (data validation extensions, a
@@ -725,7 +792,7 @@ def _open_sheets(
 
 def _open_sheet(context: _WorkbookContext, entry: _SheetEntry) -> SheetSource | None:
     """Find the header of one sheet and return its ``SheetSource``, or ``None`` without one."""
-    layout = _scan_sheet_layout(context.archive, entry.part)
+    layout = _scan_sheet_layout(context.archive, entry.part, entry.name)
     worksheet = context.workbook[entry.name]
     # A stale or missing <dimension> would make read-only mode cut rows or columns off.
     worksheet.reset_dimensions()
@@ -772,14 +839,59 @@ def _report_hidden_rows(plan: _SheetPlan, skipped: list[Skipped]) -> None:
             ))
 
 
+class _StreamingSheetParser(WorkSheetParser):  # type: ignore[misc]
+    """openpyxl's sheet parser reduced to rows, in memory that does not grow with the sheet.
+
+    openpyxl 3.1's own ``parse`` clears each row but leaves it in the tree, and keeps
+    the attributes of every row with a height or style in ``row_dimensions``. On a
+    sheet of a million near-empty rows that reached hundreds of MiB. This parser
+    removes each row from the tree and drops the row attributes, which rows do not need.
+    """
+
+    def parse(self) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        parents: list[Any] = []
+        for event, element in SafeElementTree.iterparse(self.source, events=("start", "end")):
+            if event == "start":
+                parents.append(element)
+                continue
+            parents.pop()
+            if element.tag == ROW_TAG:
+                row = self.parse_row(element)
+                self.row_dimensions.clear()
+                yield row
+                _detach(element, parents)
+
+
+def _stream_rows(worksheet: Any, width: int) -> Iterator[tuple[int, Sequence[Any]]]:
+    """Yield (row number, first ``width`` cells) for each row present in a read-only sheet.
+
+    Rows come in file order. Rows missing from the file are not yielded, and a row numbered at or below one
+    already yielded is ignored, as openpyxl's ``iter_rows`` does.
+    """
+    workbook = worksheet.parent
+    last = 0
+    with worksheet._get_source() as source:
+        parser = _StreamingSheetParser(
+            source,
+            worksheet._shared_strings,
+            data_only=False,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
+        for row_number, cells in parser.parse():
+            if row_number <= last:
+                continue
+            last = row_number
+            yield row_number, worksheet._get_row(cells, 1, width)
+
+
 def _read_sheet_rows(context: _WorkbookContext, plan: _SheetPlan) -> Iterator[SourceRow]:
     width = max(column.number for column in plan.columns)
     filler = _MergeFiller(plan.layout.merges)
     convert = context.converter.convert
     try:
-        # Rows missing from the file come back as empty tuples, so counting gives
-        # the sheet's row numbers.
-        for row_number, row in enumerate(plan.worksheet.iter_rows(), start=1):
+        for row_number, row in _stream_rows(plan.worksheet, width):
             raw = [convert(cell) for cell in row[:width]]
             raw.extend([EMPTY] * (width - len(raw)))
             filled = filler.fill(row_number, raw)
