@@ -1,11 +1,11 @@
 """structlog configuration with a processor that keeps personal data out of logs.
 
 Entry points log; the domain and the storage adapters never do. Whatever a caller
-binds, the redaction processor drops every key that names a personal field, masks
-anything in a string value that looks like an ID number, a mobile number or a
-landline number, and masks Chinese text in every key that is not known to hold
-program text, so that a mistake in a log call cannot write a resident's data to disk.
-Values inside lists and mappings are not inspected.
+binds, the redaction processor drops every key that names a personal field. In string
+values it masks anything that looks like an ID number, a mobile number or a landline
+number, and it masks Chinese text unless the key is known to hold program text. A
+mistake in a log call therefore cannot write a resident's data to disk. Values
+inside lists and mappings are not inspected.
 """
 
 from __future__ import annotations

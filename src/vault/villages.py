@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,6 +23,13 @@ from vault.domain.divisions import Village, VillageTable, parse_village_code
 from vault.errors import InvalidValue, WorkbookError
 from vault.store.database import Database
 
+MAX_NAME_LENGTH = 50
+# Village and community names: Chinese characters, letters, digits, brackets, middle
+# dots and hyphens. Nothing that a spreadsheet or a terminal would interpret.
+_VILLAGE_NAME = re.compile(
+    r"^[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003ffff〇A-Za-z0-9()（）·・\-]{1,%d}$"
+    % MAX_NAME_LENGTH
+)
 _NAME_LABELS = ("名称", "村名", "村(居)委会", "村委会", "村(居)委会名称", "村居", "社区", "name")
 _CODE_LABELS = ("代码", "区划代码", "村代码", "统计用区划代码", "村(居)委会代码", "code")
 _FROM_LABELS = ("启用日期", "生效日期", "valid_from")
@@ -50,9 +58,25 @@ def load_village_table(db: Database) -> VillageTable:
     ))
 
 
-def import_villages(db: Database, path: Path, clock: Clock) -> VillageLoad:
-    """Load ``path`` into the village table; reject the whole file on any bad row."""
+def import_villages(
+    db: Database, path: Path, clock: Clock, jurisdiction: str | None = None
+) -> VillageLoad:
+    """Load ``path`` into the village table; reject the whole file on any bad row.
+
+    With ``jurisdiction`` (a clerk's division-code prefix) every code must lie inside
+    it, so that a clerk cannot rename another office's villages.
+    """
     entries = list(_read(path, clock.today()))
+    if jurisdiction and jurisdiction != "CN":
+        outside = sorted({v.code for v in entries if not v.code.startswith(jurisdiction)})
+        if outside:
+            raise WorkbookError(
+                f"{path.name} 中有 {len(outside)} 个村不在本账户管辖范围（{jurisdiction}）内，"
+                f"例如 {outside[0]}。未导入任何村。",
+                f"{path.name} lists {len(outside)} villages outside the account's jurisdiction"
+                f" ({jurisdiction}), such as {outside[0]}. No village was loaded.",
+                code="VILLAGES_OUTSIDE_JURISDICTION", field="code", value=outside[0],
+            )
     current = load_village_table(db)
     added = unchanged = retired = 0
     now = clock.now().isoformat()
@@ -89,6 +113,13 @@ def _read(path: Path, today: date) -> list[Village]:
             continue
         if not name:
             raise _row_error(path, number, "名称为空", "the name is empty", "name")
+        if not _VILLAGE_NAME.match(name):
+            raise _row_error(
+                path, number,
+                f"名称只能由汉字、字母、数字、括号和间隔号组成，且不超过 {MAX_NAME_LENGTH} 个字",
+                f"a name uses Chinese characters, letters, digits, brackets and middle dots,"
+                f" at most {MAX_NAME_LENGTH} characters", "name",
+            )
         try:
             code = parse_village_code(code, field="code")
         except InvalidValue as error:

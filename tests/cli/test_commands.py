@@ -129,8 +129,8 @@ def test_import_summary_in_chinese(cli: Cli) -> None:
     english = cli.run("import", str(SAMPLE), "--user", "clerk", "--check", password=CLERK_PASSWORD,
                       lang="en")
 
-    assert "登记人员：1535" in chinese.stdout
-    assert "persons registered: 1535" in english.stdout
+    assert "可以登记的人员：1535" in chinese.stdout
+    assert "persons that would be registered: 1535" in english.stdout
 
 
 def test_not_a_workbook_writes_nothing(cli: Cli) -> None:
@@ -311,3 +311,51 @@ def test_rejects_workbook_owner_only(cli: Cli) -> None:
     rejects = Path(json.loads(result.stdout)["rejects"])
 
     assert rejects.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        ("东城某村,110101001201", "VILLAGES_OUTSIDE_JURISDICTION"),
+        ('=HYPERLINK("x"),331024103201', "VILLAGES_ROW_INVALID"),
+        ("\x1b[31m红村,331024103201", "VILLAGES_ROW_INVALID"),
+    ],
+)
+def test_villages_import_checks(cli: Cli, line: str, code: str) -> None:
+    """A clerk's village table stays inside the jurisdiction and holds plain names."""
+    villages = cli.cwd / "villages.csv"
+    villages.write_text(f"名称,代码\n样本村,331024103201\n{line}\n", encoding="utf-8")
+
+    result = cli.run("villages", "import", str(villages), "--user", "clerk",
+                     password=CLERK_PASSWORD)
+
+    assert result.returncode != 0
+    assert code in result.stderr
+    assert "\x1b" not in result.stderr
+
+
+def test_data_folder_must_be_a_registry(cli: Cli, tmp_path: Path) -> None:
+    """An empty folder or a file given as --data is named as the problem, and left alone."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x", encoding="utf-8")
+
+    in_empty = cli.run("person", "find", "--user", "clerk", "--data", str(empty),
+                       password=CLERK_PASSWORD, stdin="")
+    in_file = cli.run("person", "find", "--user", "clerk", "--data", str(a_file),
+                      password=CLERK_PASSWORD, stdin="")
+
+    if cli.config.postgres is None:
+        # On PostgreSQL the data folder holds only reports; the store is the schema.
+        assert "DATA_FOLDER_NOT_A_REGISTRY" in in_empty.stderr
+        assert list(empty.iterdir()) == []
+    assert "DATA_FOLDER_NOT_A_FOLDER" in in_file.stderr
+
+
+def test_unknown_language_rejected(cli: Cli) -> None:
+    """An unsupported --lang is an error, not a silent fallback."""
+    result = cli.run("policy", "check", lang="fr")
+
+    assert result.returncode == 1
+    assert "LANGUAGE_UNKNOWN" in result.stderr

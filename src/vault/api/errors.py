@@ -198,7 +198,7 @@ def _too_large(request: Request[Any, Any, Any]) -> Problem:
 
 
 def format_size(size: int) -> str:
-    """Return ``size`` bytes in the largest binary unit it reaches: ``512 B``, ``64 KiB``, ``20 MiB``."""
+    """Return ``size`` bytes in the largest binary unit: ``512 B``, ``64 KiB``, ``20 MiB``."""
     if size < 1024:
         return f"{size} B"
     if size < 1024 * 1024:

@@ -2,8 +2,8 @@
 
 The access log line of a request names the method, the route template that matched
 (``/api/v1/persons/{person_id:uuid}``, never the path with its values), the status,
-the duration and a salted hash of the client address, never the address itself and
-never a request body. A path that matched no route is logged with every segment
+the duration and a salted hash of the client address. It never holds the address
+itself or a request body. A path that matched no route is logged with every segment
 that could hold personal data replaced (see ``loggable_path``). Residents are
 searched with a POST body all the same: an ID number in a URL would land in every
 proxy's log.

@@ -33,7 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(json=True, level=30)
     parser = build_parser()
     args = parser.parse_args(argv)
-    console = Console(language_from(args.lang))
+    try:
+        console = Console(language_from(args.lang))
+    except VaultError as error:
+        return Console("zh").error(error)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
@@ -41,6 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args, console) or 0)
     except VaultError as error:
         return console.error(error)
+    except BrokenPipeError:
+        # The reader of our output went away (``| head``); that is not an error here.
+        # Point stdout at /dev/null so that the interpreter's final flush stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         console.note("已中断。已提交的批次保留，重新运行同一命令即可继续。",
                      "Interrupted. Committed batches are kept; rerun the same command to go on.")

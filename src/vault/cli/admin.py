@@ -303,7 +303,9 @@ def run_villages_import(args: argparse.Namespace, console: Console) -> int:
         account = login(services, args.user, request_id)
         if "clerk" not in account.roles:
             require_role(account, "system-admin")
-        result = import_villages(services.store.db, args.file, services.clock)
+        # A clerk loads villages of their own jurisdiction only; a system admin any.
+        scope = None if "system-admin" in account.roles else account.jurisdiction
+        result = import_villages(services.store.db, args.file, services.clock, scope)
         services.audit.append(AuditRecord(
             action="villages.import", outcome="ok", request_id=request_id,
             account_id=account.account_id, account_name=account.name,

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any, TextIO
 
-from vault.errors import AccessError, Language, VaultError
+from vault.errors import AccessError, InvalidValue, Language, VaultError
 
 
 class Console:
@@ -37,5 +37,14 @@ class Console:
 
 
 def language_from(argument: str | None) -> Language:
+    """Return the output language from ``--lang`` or ``VAULT_LANG``; reject anything else."""
     value = (argument or os.environ.get("VAULT_LANG") or "zh").lower()
-    return "en" if value.startswith("en") else "zh"
+    if value.startswith("en"):
+        return "en"
+    if value.startswith("zh"):
+        return "zh"
+    raise InvalidValue(
+        f"不支持的语言 {value!r}：请用 zh 或 en。",
+        f"Unsupported language {value!r}: use zh or en.",
+        code="LANGUAGE_UNKNOWN", field="--lang", value=value,
+    )

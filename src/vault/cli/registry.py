@@ -120,10 +120,12 @@ class _progress_bar:
 
 def _print_summary(console: Console, s: ImportSummary) -> None:
     head = "校验结果（未登记任何人员）" if s.checked_only else "导入完成"
+    registered_zh = "可以登记的人员" if s.checked_only else "登记人员"
+    registered_en = "persons that would be registered" if s.checked_only else "persons registered"
     console.say(
         f"{head}：{s.file_name}\n"
         f"  读取数据行：{s.rows}\n"
-        f"  登记人员：{s.registered}\n"
+        f"  {registered_zh}：{s.registered}\n"
         f"  新建户：{s.households}\n"
         f"  拒绝：{s.rejected}\n"
         f"  登记但有警告：{s.warned}\n"
@@ -132,7 +134,7 @@ def _print_summary(console: Console, s: ImportSummary) -> None:
         f"{'Check only (nobody registered)' if s.checked_only else 'Import finished'}:"
         f" {s.file_name}\n"
         f"  data rows read: {s.rows}\n"
-        f"  persons registered: {s.registered}\n"
+        f"  {registered_en}: {s.registered}\n"
         f"  households established: {s.households}\n"
         f"  rejected: {s.rejected}\n"
         f"  registered with a warning: {s.warned}\n"
@@ -159,6 +161,7 @@ def _print_summary(console: Console, s: ImportSummary) -> None:
 # -- person find -------------------------------------------------------------
 
 _DOCUMENT_TYPES = {t.value for t in DocumentType}
+_RECORD_STATUS = {"active": ("正常", "active"), "flagged": ("待核查", "flagged for review")}
 
 
 def run_person_find(args: argparse.Namespace, console: Console) -> int:
@@ -186,6 +189,9 @@ def run_person_find(args: argparse.Namespace, console: Console) -> int:
 def _display(key: str, value: str | None, language: str) -> str:
     if value is None:
         return "-"
+    if key == "record_status" and value in _RECORD_STATUS:
+        zh, en = _RECORD_STATUS[value]
+        return zh if language == "zh" else en
     if key == "id_type" and value in _DOCUMENT_TYPES:
         document_type = DocumentType(value)
         return document_type.label_zh if language == "zh" else value

@@ -132,6 +132,24 @@ def open_store(
     config: StoreConfig, keyring: Keyring, clock: Clock, *, create: bool = False
 ) -> Store:
     """Open the registry's storage; with ``create`` make the data folder too."""
+    if config.data_dir.exists() and not config.data_dir.is_dir():
+        raise DataFolderMissing(
+            f"{config.data_dir} 是文件，不是数据目录。请用 --data 指定 vault init 创建的目录。",
+            f"{config.data_dir} is a file, not a data folder. Pass the folder vault init"
+            " created with --data.",
+            code="DATA_FOLDER_NOT_A_FOLDER", field="--data", value=str(config.data_dir),
+        )
+    if (not create and config.postgres is None and config.data_dir.is_dir()
+            and not config.sqlite_path.exists()):
+        # Opening would create an empty registry here, and every account would then
+        # look unknown; say what is wrong instead.
+        raise DataFolderMissing(
+            f"{config.data_dir} 不是 Vault 数据目录（其中没有 registry.sqlite）。"
+            "请用 --data 指定正确的目录，或先运行 vault init。",
+            f"{config.data_dir} is not a Vault data folder (it has no registry.sqlite)."
+            " Pass the right folder with --data, or run vault init first.",
+            code="DATA_FOLDER_NOT_A_REGISTRY", field="--data", value=str(config.data_dir),
+        )
     if not config.data_dir.is_dir():
         if not create:
             raise DataFolderMissing(
