@@ -153,7 +153,9 @@ def _print_summary(console: Console, s: ImportSummary) -> None:
                     f" {v.warned} {v.duplicates} {v.error_rate:.1%}")
             console.say(line, line.replace("（未识别）", "(unknown)"))
     for item in s.skipped:
-        console.say(f"  已跳过：{item}", f"  skipped: {item}")
+        where = f"{item.sheet} 第 {item.row_number} 行" if item.row_number else item.sheet
+        where_en = f"{item.sheet} row {item.row_number}" if item.row_number else item.sheet
+        console.say(f"  已跳过 {where}：{item.message_zh}", f"  skipped {where_en}: {item.message_en}")
     if s.rejects_path:
         console.say(f"  问题行工作簿：{s.rejects_path}", f"  rejects workbook: {s.rejects_path}")
 
