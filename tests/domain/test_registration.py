@@ -73,7 +73,7 @@ def error_fields(result: Rejected) -> dict[str, str | None]:
 def test_complete_row_accepted() -> None:
     result = accepted(row(
         marital_status="20", education="初中", hukou_type="2 农业户口", phone="138 1234 1234",
-        group="3", house_number="12号", remark="=不是公式",
+        group="3", house_number="12号", remark="-",
     ))
 
     registration = result.registration
@@ -88,7 +88,7 @@ def test_complete_row_accepted() -> None:
     assert registration.hukou_type == "2"
     assert registration.education == "70"
     assert registration.phone == "13812341234"
-    assert registration.remark == "=不是公式"
+    assert registration.remark == "-"
     assert registration.document is not None
     assert registration.document.type is DocumentType.CITIZEN_ID
     assert registration.document.number == MALE_NUMBER

@@ -295,8 +295,12 @@ def test_control_character_rejected(char: str) -> None:
     assert caught.value.field == "remark"
 
 
-def test_formula_like_text_kept() -> None:
-    assert parse_text("=1+1", "remark") == "=1+1"
+def test_formula_like_text_rejected() -> None:
+    with pytest.raises(InvalidValue) as caught:
+        parse_text("=1+1", "remark")
+
+    assert caught.value.code == "CELL_FORMULA"
+    assert caught.value.field == "remark"
 
 
 def test_text_formula_cell_unwrapped() -> None:

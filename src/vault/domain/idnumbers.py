@@ -20,7 +20,7 @@ from datetime import date
 from enum import StrEnum
 
 from vault.domain.divisions import PROVINCE_PREFIXES, CountyCodes
-from vault.domain.values import HYPHENS, is_white_space
+from vault.domain.values import HYPHENS, is_white_space, looks_like_formula
 from vault.errors import InvalidValue, Problem
 from vault.imports.cells import Cell
 
@@ -281,7 +281,9 @@ def check_id_cell(
 
     A number cell is rejected whatever its value: Excel keeps 15 significant
     digits, so an 18-digit number has lost its end and may still pass the
-    checksum by chance. A ``="…"`` formula is unwrapped as text.
+    checksum by chance. A ``="…"`` formula is unwrapped as text. Any other formula,
+    in a formula cell or typed as text (``=A1``, ``'=A1``), gets ``CELL_FORMULA``
+    instead of character and length errors, because the number is not in the file.
     """
     if cell.kind == "number" or isinstance(cell.value, int | float):
         return IdNumberInvalid(cell.as_text(), (_number_cell_error(field),))
@@ -292,7 +294,16 @@ def check_id_cell(
             "ID_CHARACTERS", field,
             "证件号码单元格不是文本", "The ID number cell does not hold text",
         ),))
-    return check_id_number(str(cell.value), today, counties, field)
+    raw = str(cell.value)
+    forced_text = re.fullmatch(r'=\s*"(.*)"', _strip_text(raw)) is not None
+    if (cell.kind == "formula" or looks_like_formula(raw)) and not forced_text:
+        return IdNumberInvalid(raw, (_error(
+            "CELL_FORMULA", field,
+            "证件号码单元格是公式，不是号码：请复制后“选择性粘贴为数值”，或删除开头的 =、+、-、@",
+            "The ID number cell holds a formula, not a number: paste the column as values, "
+            "or remove the leading =, +, - or @",
+        ),))
+    return check_id_number(raw, today, counties, field)
 
 
 def check_id_number(

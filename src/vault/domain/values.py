@@ -4,6 +4,20 @@ Each parser takes what a clerk typed, or the content of a spreadsheet cell, and
 returns the clean value with ``Problem`` records for what was changed. Clean-ups are
 notes, and values a person should look at are warnings. Invalid input raises
 ``InvalidValue``, whose message never repeats the personal value.
+
+Formula-looking text is rejected in every text field, whatever the file format, with
+code ``CELL_FORMULA``, as a formula cell in a workbook is. Text counts as a formula
+when, after surrounding white space (tab and carriage return included) and one
+leading ``'`` are removed, it starts with ``=`` or ``@``, or with ``+`` or ``-``
+followed by anything but a number or phone number. So ``+86 138 0013 8000``,
+``-5`` and ``0576-87654321`` are data, while ``=HYPERLINK(…)``, ``+1+1``,
+``-A1`` and ``@SUM(A1)`` are rejected. A clerk never types a formula into a name,
+address or remark on purpose, and rejecting it keeps such text out of every later
+export. The one exception is ``="…"``, the form clerks use to force text, whose
+literal is unwrapped, never evaluated.
+
+Text longer than ``MAX_TEXT_LENGTHS`` allows (counted in code points) is rejected
+with code ``TEXT_TOO_LONG``.
 """
 
 from __future__ import annotations
@@ -22,7 +36,10 @@ __all__ = [
     "Cleaned",
     "Phone",
     "cell_text",
+    "MAX_TEXT_LENGTHS",
+    "MAX_TEXT_LENGTH_DEFAULT",
     "is_white_space",
+    "looks_like_formula",
     "parse_date",
     "parse_date_text",
     "parse_name",
@@ -79,26 +96,54 @@ def _strip_white_space(text: str) -> str:
 
 
 _TEXT_FORMULA = re.compile(r'^=\s*"(?P<text>[^"]*)"$')
+# A sign followed only by digits and the separators of numbers and phone numbers.
+_SIGNED_NUMBER = re.compile(r"^[+-][\d\s.,()\-]*$")
+
+
+def _formula_error(field: str) -> InvalidValue:
+    return InvalidValue(
+        "单元格是公式，不是值：请复制后“选择性粘贴为数值”再导入",
+        "The cell holds a formula, not a value: paste the column as values and "
+        "import again",
+        code="CELL_FORMULA",
+        field=field,
+    )
+
+
+def _formula_text_error(field: str) -> InvalidValue:
+    return InvalidValue(
+        "内容以 =、+、-、@ 开头，表格软件会把它当作公式：请删除开头的符号后重新导入",
+        "The text starts with =, +, - or @, which spreadsheets read as a formula: "
+        "remove the leading character and import again",
+        code="CELL_FORMULA",
+        field=field,
+    )
+
+
+def looks_like_formula(text: str) -> bool:
+    """Return whether a spreadsheet would read ``text`` as a formula (see the module doc)."""
+    stripped = _strip_white_space(text)
+    if stripped.startswith("'"):
+        stripped = _strip_white_space(stripped[1:])
+    if stripped.startswith(("=", "@")):
+        return True
+    return stripped.startswith(("+", "-")) and not _SIGNED_NUMBER.match(stripped)
 
 
 def cell_text(cell: Cell, field: str) -> str:
     """Return a cell's content as text, for fields that hold text.
 
-    A formula cell is accepted only in the ``="…"`` form that clerks use to force
-    text, and the literal is unwrapped, never evaluated. Any other formula and a
-    boolean cell raise ``InvalidValue``, because the value the clerk saw is not in
-    the file.
+    A formula, in a formula cell or typed as text, is accepted only in the ``="…"``
+    form that clerks use to force text, and the literal is unwrapped, never
+    evaluated. One leading ``'`` of a text cell is removed: it is how clerks force
+    Excel to keep text, and how the rejects workbook keeps formula-looking text inert,
+    so the value re-imports as the original text. Any other formula and a boolean
+    cell raise ``InvalidValue``, because the value the clerk saw is not in the file.
     """
     if cell.kind == "formula":
         match = _TEXT_FORMULA.match(str(cell.value).strip())
         if match is None:
-            raise InvalidValue(
-                "单元格是公式，不是值：请复制后“选择性粘贴为数值”再导入",
-                "The cell holds a formula, not a value: paste the column as values and "
-                "import again",
-                code="CELL_FORMULA",
-                field=field,
-            )
+            raise _formula_error(field)
         return match.group("text")
     if cell.kind == "bool":
         raise InvalidValue(
@@ -107,7 +152,16 @@ def cell_text(cell: Cell, field: str) -> str:
             code="CELL_BOOLEAN",
             field=field,
         )
-    return cell.as_text()
+    text = cell.as_text()
+    if cell.kind != "text":
+        return text
+    stripped = _strip_white_space(text)
+    match = _TEXT_FORMULA.match(stripped)
+    if match is not None:
+        return match.group("text")
+    if stripped.startswith("'"):
+        return stripped[1:]
+    return text
 
 
 # -- names -----------------------------------------------------------------
@@ -436,14 +490,44 @@ def _phone_note(field: str) -> Problem:
 # -- free text -------------------------------------------------------------
 
 
+MAX_TEXT_LENGTHS: dict[str, int] = {
+    "name": 50,
+    "registered_address": 200,
+    "current_address": 200,
+    "move_place": 200,
+    "remark": 500,
+}
+"""Maximum length in code points of a text field, by field key, after trimming.
+
+The longest Chinese names, including transliterated minority and foreign names,
+stay well under 50 characters, and a full address down to the house number under
+200. Fields not listed use ``MAX_TEXT_LENGTH_DEFAULT``.
+"""
+
+MAX_TEXT_LENGTH_DEFAULT = 100
+
+
 def parse_text(raw: str, field: str) -> str:
-    """Trim surrounding white space and reject control characters.
+    """Trim surrounding white space and reject control characters, formulas and overlong text.
 
     Tab, line feed and carriage return inside the text are kept, because Alt+Enter in
     Excel makes line breaks. Every other C0 or C1 control character raises
-    ``InvalidValue``. Text that looks like a formula is kept as data.
+    ``InvalidValue`` (``TEXT_CONTROL_CHARACTER``). Text that a spreadsheet would read
+    as a formula raises ``CELL_FORMULA``, and text longer than the field's entry in
+    ``MAX_TEXT_LENGTHS`` raises ``TEXT_TOO_LONG``.
     """
+    if looks_like_formula(raw):
+        raise _formula_text_error(field)
     text = _strip_white_space(raw)
+    limit = MAX_TEXT_LENGTHS.get(field, MAX_TEXT_LENGTH_DEFAULT)
+    if len(text) > limit:
+        raise InvalidValue(
+            f"内容超过 {limit} 个字符的上限（实有 {len(text)} 个字符），请删减后重新导入",
+            f"The text is longer than the limit of {limit} characters (it has "
+            f"{len(text)}): shorten it and import again",
+            code="TEXT_TOO_LONG",
+            field=field,
+        )
     for char in text:
         if unicodedata.category(char) == "Cc" and char not in "\t\n\r":
             raise InvalidValue(

@@ -9,6 +9,9 @@ exposes neither merged ranges nor hidden rows, so a first pass over each sheet's
 XML (``xml.etree.ElementTree.iterparse``) collects those before the rows are read.
 openpyxl maps none of the zh-CN built-in date formats (ids 27–36 and 50–58), so a
 number cell whose style carries one of those ids is turned into a date here.
+Text cells have their ``_xHHHH_`` escapes decoded (see ``decode_ooxml_escapes``).
+A workbook part over ``MAX_PART_BYTES`` uncompressed, or a sheet over
+``MAX_SHEET_ROWS`` rows, is rejected whole before any row is read.
 
 CSV files are decoded strictly, as UTF-8 or else as GB18030, line by line.
 """
@@ -39,7 +42,9 @@ from openpyxl import load_workbook
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, from_excel
 from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet._reader import ROW_TAG, WorkSheetParser
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.worksheet._reader import DATA_TAG, DIMENSION_TAG, ROW_TAG, WorkSheetParser
+from openpyxl.worksheet.dimensions import SheetDimension
 
 from vault.errors import WorkbookError
 from vault.imports.cells import EMPTY, Cell, text
@@ -635,6 +640,27 @@ _ZH_CN_DATE_FORMATS: dict[int, str] = {
 }
 
 
+_OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def decode_ooxml_escapes(value: str) -> str:
+    """Decode the ``_xHHHH_`` escapes that Excel writes for characters XML cannot hold.
+
+    ``_x0007_`` becomes U+0007, which validation then rejects as a control character,
+    and ``_x005F_`` is the escape of a literal ``_``, so ``_x005F_x0007_`` becomes the
+    text ``_x0007_``. The string is scanned once, so a decoded ``_`` never starts a
+    new escape.
+
+    NOTE: openpyxl 3.1 already turns ``_x005F_`` into ``_`` in shared strings, so a
+    shared string holding the literal text ``_x0007_`` reaches this function as
+    ``_x0007_`` and is decoded, then rejected, although the clerk typed it literally.
+    Inline strings are not affected.
+    """
+    if "_x" not in value:
+        return value
+    return _OOXML_ESCAPE.sub(lambda found: chr(int(found.group(1), 16)), value)
+
+
 class _CellConverter:
     """Turn openpyxl read-only cells into ``Cell`` values for one workbook."""
 
@@ -660,7 +686,7 @@ class _CellConverter:
             return Cell(value, "bool")
         if isinstance(value, int | float):
             return self._number(source, value)
-        return text(str(value))
+        return text(decode_ooxml_escapes(str(value)))
 
     def _number(self, source: Any, value: int | float) -> Cell:
         try:
@@ -860,6 +886,29 @@ class _StreamingSheetParser(WorkSheetParser):  # type: ignore[misc]
                 self.row_dimensions.clear()
                 yield row
                 _detach(element, parents)
+
+
+def _read_dimension_streaming(self: Any) -> None:
+    """Set a read-only sheet's size from ``<dimension>``, stopping where ``<sheetData>`` starts.
+
+    openpyxl 3.1's ``ReadOnlyWorksheet._get_size`` stops only at the end of
+    ``<sheetData>`` when a sheet has no ``<dimension>``, which builds the whole row
+    tree: about 85 MiB for a million near-empty rows. The result is the same,
+    because ``<dimension>`` comes before ``<sheetData>`` in a valid sheet.
+    """
+    with self._get_source() as source:
+        for event, element in SafeElementTree.iterparse(source, events=("start", "end")):
+            if event == "start" and element.tag == DATA_TAG:
+                return
+            if event == "end" and element.tag == DIMENSION_TAG:
+                boundaries = SheetDimension.from_tree(element).boundaries
+                if boundaries is not None:
+                    self._min_column, self._min_row, self._max_column, self._max_row = boundaries
+                return
+
+
+# Every read-only workbook that this process opens uses the streaming version.
+ReadOnlyWorksheet._get_size = _read_dimension_streaming
 
 
 def _stream_rows(worksheet: Any, width: int) -> Iterator[tuple[int, Sequence[Any]]]:

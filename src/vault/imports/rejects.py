@@ -10,6 +10,12 @@ Nothing in the file can run as a formula. Text cells are written with the string
 data type, and a value that a spreadsheet would read as a formula (leading ``=``,
 ``+``, ``-``, ``@``, tab or carriage return) also gets a leading ``'``, so that it
 stays inert when a person copies it into another sheet or saves the file as CSV.
+The string type alone keeps Excel from evaluating the cell, but LibreOffice and WPS
+may evaluate it once a person edits it, and the type is lost in a CSV copy, so the
+``'`` stays. On re-import ``vault.domain.values.cell_text`` removes one leading
+``'`` from every text cell, so a corrected row registers the original text, not
+``'=…``. Formula-looking text other than a number or phone number is rejected again
+(``CELL_FORMULA``) until the clerk removes it.
 """
 
 from __future__ import annotations
