@@ -449,7 +449,7 @@ class Gate:
             return False
         if age_by_year < self._policy.minor_age:
             return True
-        # A boundary year: only the exact birth date tells, so decrypt just that.
+        # In a boundary year only the exact birth date decides, so decrypt just that field.
         read = self._reader.read(person_id, ["birth_date"])
         born = read.fields.get("birth_date") if read else None
         if not isinstance(born, date):

@@ -11,7 +11,7 @@ from vault.errors import AccessError, InvalidValue, Language, VaultError
 
 
 class Console:
-    """Where a command writes: results to stdout, messages and errors to stderr."""
+    """The output streams of a command: results to stdout, messages and errors to stderr."""
 
     def __init__(self, language: Language, out: TextIO | None = None, err: TextIO | None = None):
         self.language = language

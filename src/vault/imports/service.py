@@ -85,7 +85,7 @@ class VillageTally:
 
 @dataclass
 class ImportSummary:
-    """What an import read, registered and refused."""
+    """Counts of one import: rows read, registered, refused, and the rejects workbook."""
 
     batch_id: str
     file_name: str
@@ -135,7 +135,7 @@ class ImportSummary:
 
 @dataclass
 class _Pending:
-    """What one batch will write."""
+    """The aggregates, keys, blind-index rows and ledger rows of one batch."""
 
     aggregates: dict[UUID, Any] = field(default_factory=dict)
     new_subjects: list[UUID] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""Where the registry keeps its data: a data folder, and optionally a PostgreSQL URL."""
+"""Storage configuration: a data folder, and optionally a PostgreSQL URL."""
 
 from __future__ import annotations
 

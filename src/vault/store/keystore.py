@@ -20,8 +20,8 @@ from vault.errors import DataKeyMissing, KeyShredded
 from vault.store.database import Database
 
 DATA_KEY_VERSION = 1
-# A shredded subject keeps a tombstone row so that a read can say "erased" rather
-# than "missing"; the tombstone holds no key material.
+# A shredded subject keeps a tombstone row so that a read reports "erased" rather
+# than "missing". The tombstone contains no key material.
 _SHREDDED = "shredded"
 _LOAD_CHUNK = 500
 

@@ -1,6 +1,6 @@
 """Tables the registry keeps beside eventsourcing's own.
 
-None of these tables holds plaintext personal data: key material is wrapped, blind
+None of these tables contains plaintext personal data: key material is wrapped, blind
 index rows hold truncated keyed digests and an envelope, projections hold only the
 coarse values listed in SECURITY.md, and audit rows hold ids and field names.
 """
