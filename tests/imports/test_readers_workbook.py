@@ -478,8 +478,12 @@ def test_damaged_sheet_xml_unreadable(tmp_path: Path) -> None:
     assert raised.value.code == "WORKBOOK_UNREADABLE"
 
 
-def test_missing_file_unreadable(tmp_path: Path) -> None:
-    with pytest.raises(WorkbookError) as raised:
+def test_missing_file_named(tmp_path: Path) -> None:
+    """A path that does not exist, or a folder, gets its own code, not a re-save hint."""
+    with pytest.raises(WorkbookError) as missing:
         open_source(tmp_path / "absent.xlsx")
+    with pytest.raises(WorkbookError) as folder:
+        open_source(tmp_path)
 
-    assert raised.value.code == "WORKBOOK_UNREADABLE"
+    assert missing.value.code == "WORKBOOK_NOT_FOUND"
+    assert folder.value.code == "WORKBOOK_IS_FOLDER"

@@ -210,6 +210,18 @@ def open_source(path: Path, *, include_hidden: bool = False) -> Source:
       or a sheet has more than ``MAX_SHEET_ROWS`` rows.
     """
     path = Path(path)
+    if not path.exists():
+        raise WorkbookError(
+            f"找不到文件 {path.name}：请检查路径是否正确。",
+            f"The file {path.name} does not exist: check the path.",
+            code="WORKBOOK_NOT_FOUND", value=path.name,
+        )
+    if path.is_dir():
+        raise WorkbookError(
+            f"{path.name} 是文件夹，不是工作簿：请给出 .xlsx 或 .csv 文件的路径。",
+            f"{path.name} is a folder, not a workbook: give the path of an .xlsx or .csv file.",
+            code="WORKBOOK_IS_FOLDER", value=path.name,
+        )
     try:
         with path.open("rb") as stream:
             head = stream.read(8)
