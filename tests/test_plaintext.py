@@ -58,7 +58,8 @@ def _sqlite_bytes(config: StoreConfig) -> bytes:
 
 
 def _postgres_text(config: StoreConfig) -> str:
-    assert TEST_DATABASE_URL is not None and config.postgres is not None
+    assert TEST_DATABASE_URL is not None
+    assert config.postgres is not None
     schema = config.postgres.schema
     parts: list[str] = []
     with psycopg.connect(TEST_DATABASE_URL) as conn:

@@ -1,10 +1,9 @@
 """The enforcement point in use: decide, read only what is allowed, mask, audit.
 
-Every read of personal data goes through a ``Gate``: it asks ``vault.policy.decide``
-for a decision, decrypts only the fields the decision names, masks each as the
-decision says, and appends exactly one audit record for the access, allowed or
-denied. The CLI uses it now; the HTTP API, the web pages and extracts use the same
-methods.
+Every read of personal data goes through a ``Gate``. It calls ``vault.policy.decide``,
+decrypts only the fields the decision names, masks each as the decision requires,
+and appends exactly one audit record for the access, allowed or denied. The CLI,
+the HTTP API and the web pages all call these methods.
 """
 
 from __future__ import annotations
@@ -505,7 +504,7 @@ class Gate:
 
 _ADDRESS_DIVISION = {"current_address": "current_county", "move_place": "move_county"}
 _CLEAR_KEYS = frozenset({"village_code", "sex", "birth_year", "resident_category", "record_status"})
-# What a page of a village list shows of each resident; a single read shows all.
+# Fields a village list page displays per resident; a single read displays all allowed fields.
 LIST_FIELDS = frozenset({"name", "sex", "birth_date", "id_number", "relationship",
                          "household_number", "record_status"})
 _ORDER = {f.key: i for i, f in enumerate(FIELDS)}

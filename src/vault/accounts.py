@@ -47,7 +47,7 @@ _JURISDICTION = re.compile(r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12}|CN)$")
 _LOGIN_FAILED = ("用户名或口令错误。", "The account name or password is wrong.")
 
 # Roles that must log in with a second factor: the reviewer and the three
-# administrators (MLPS 2.0 level 3 asks for two factors on privileged accounts).
+# administrators (MLPS 2.0 level 3 requires two factors on privileged accounts).
 TOTP_ROLES = ("reviewer", "security-officer", "security-admin", "system-admin")
 TOTP_ISSUER = "Vault"
 _TOTP_CODE = re.compile(r"^\d{6}$")

@@ -42,7 +42,10 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str, password: str) -> bool:
-    """Return whether ``password`` matches ``password_hash``; never raise on a mismatch."""
+    """Return whether ``password`` matches ``password_hash``.
+
+    A mismatch, or a stored hash that is not a valid Argon2 string, returns ``False``.
+    """
     try:
         return _hasher().verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -50,7 +53,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 # Verified against when an account does not exist, so that an unknown name costs the
-# same time as a wrong password and the two cannot be told apart.
+# same time as a wrong password and the two cannot be distinguished.
 _DUMMY_HASH: dict[str, str] = {}
 
 

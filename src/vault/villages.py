@@ -27,8 +27,8 @@ MAX_NAME_LENGTH = 50
 # Village and community names: Chinese characters, letters, digits, brackets, middle
 # dots and hyphens. Nothing that a spreadsheet or a terminal would interpret.
 _VILLAGE_NAME = re.compile(
-    r"^[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003ffff〇A-Za-z0-9()（）·・\-]{1,%d}$"
-    % MAX_NAME_LENGTH
+    r"^[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003ffff〇A-Za-z0-9()（）·・\-]"
+    + f"{{1,{MAX_NAME_LENGTH}}}$"
 )
 _NAME_LABELS = ("名称", "村名", "村(居)委会", "村委会", "村(居)委会名称", "村居", "社区", "name")
 _CODE_LABELS = ("代码", "区划代码", "村代码", "统计用区划代码", "村(居)委会代码", "code")

@@ -84,7 +84,7 @@ def _no_traceback(result: subprocess.CompletedProcess[str]) -> None:
 
 
 def test_init_labels_development_keyring(cli: Cli) -> None:
-    """Every command on a development keyring says so."""
+    """Every command on a development keyring prints a warning."""
     result = cli.run("user", "list", "--user", "admin", password=ADMIN_PASSWORD,
                      totp=cli.admin_code())
 
@@ -322,7 +322,7 @@ def test_rejects_workbook_owner_only(cli: Cli) -> None:
     ],
 )
 def test_villages_import_checks(cli: Cli, line: str, code: str) -> None:
-    """A clerk's village table stays inside the jurisdiction and holds plain names."""
+    """A clerk's village table stays inside the jurisdiction and has plain names."""
     villages = cli.cwd / "villages.csv"
     villages.write_text(f"名称,代码\n样本村,331024103201\n{line}\n", encoding="utf-8")
 

@@ -70,7 +70,7 @@ def _entry(imported: Imported, sheet_row: int) -> dict[str, Any] | None:
     ids=lambda q: f"row{q['sheet_row']}-{q['column_name']}",
 )
 def test_sample_quirk_outcome(imported: Imported, quirk: dict[str, Any]) -> None:
-    """Each listed problem row ends as its ``expect`` says."""
+    """Each listed problem row ends as its ``expect`` field states."""
     entry = _entry(imported, quirk["sheet_row"])
     expect = quirk["expect"]
 
@@ -92,8 +92,9 @@ def test_sample_quirk_outcome(imported: Imported, quirk: dict[str, Any]) -> None
 def test_sample_quirk_stored_values(imported: Imported) -> None:
     """Cleaned values are stored cleaned: X upper-cased, 15 digits converted, phone normalised."""
     services = imported.services
-    registered = {int(r["原行号"]) for r in imported.rejects}
-    assert 211 not in registered and 1297 not in registered
+    listed = {int(r["原行号"]) for r in imported.rejects}
+    assert 211 not in listed
+    assert 1297 not in listed
 
     with services.store.db.transaction(commit=False) as tx:
         rows = tx.execute(
@@ -129,7 +130,7 @@ def test_reimport_registers_nobody(imported: Imported) -> None:
 
 
 def test_projection_counts_match(imported: Imported) -> None:
-    """The resident view holds one row per registered person and household."""
+    """The resident view has one row per registered person and household."""
     with imported.services.store.db.transaction(commit=False) as tx:
         persons = tx.scalar("SELECT COUNT(*) FROM {residents}")
         households = tx.scalar("SELECT COUNT(*) FROM {households}")

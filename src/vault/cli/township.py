@@ -26,7 +26,7 @@ VILLAGE_NAMES = ("东溪村", "西岭村", "南坑村", "北山村", "枫树村"
 
 @dataclass(frozen=True, slots=True)
 class Resident:
-    """One invented resident, as a row of the workbook holds them."""
+    """One invented resident, with the values of one workbook row."""
 
     household_number: str
     village_code: str

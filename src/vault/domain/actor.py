@@ -1,4 +1,4 @@
-"""Who made a change and where the data came from, stamped on every event."""
+"""The actor and the source of a change, stamped on every event."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class Actor:
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where an event's data came from: an import batch, a file, a sheet and a row.
+    """The origin of an event's data: an import batch, a file, a sheet and a row.
 
     A change made by hand has ``batch_id`` set to the request id and no file.
     """

@@ -6,9 +6,9 @@ notes, and values a person should look at are warnings. Invalid input raises
 ``InvalidValue``, whose message never repeats the personal value.
 
 Formula-looking text is rejected in every text field, whatever the file format, with
-code ``CELL_FORMULA``, as a formula cell in a workbook is. Text counts as a formula
-when, after surrounding white space (tab and carriage return included) and one
-leading ``'`` are removed, it starts with ``=`` or ``@``, or with ``+`` or ``-``
+code ``CELL_FORMULA``, as a formula cell in a workbook is. First the surrounding white
+space (tab and carriage return included) and one leading ``'`` are removed. Text
+then counts as a formula when it starts with ``=`` or ``@``, or with ``+`` or ``-``
 followed by anything but a number or phone number. So ``+86 138 0013 8000``,
 ``-5`` and ``0576-87654321`` are data, while ``=HYPERLINK(…)``, ``+1+1``,
 ``-A1`` and ``@SUM(A1)`` are rejected. A clerk never types a formula into a name,
@@ -33,11 +33,11 @@ from vault.errors import InvalidValue, Problem
 from vault.imports.cells import Cell
 
 __all__ = [
+    "MAX_TEXT_LENGTHS",
+    "MAX_TEXT_LENGTH_DEFAULT",
     "Cleaned",
     "Phone",
     "cell_text",
-    "MAX_TEXT_LENGTHS",
-    "MAX_TEXT_LENGTH_DEFAULT",
     "is_white_space",
     "looks_like_formula",
     "parse_date",

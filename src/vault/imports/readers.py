@@ -253,7 +253,7 @@ MAX_PART_BYTES = 2 * 1024**3
 A 100,000-row county sheet is tens of MB of XML, so real files stay far below
 this. The size comes from the zip directory and is checked before any part is
 parsed, so a small file that inflates to gigabytes is rejected at once. The same
-cap applies to the shared-strings part, which openpyxl holds in memory whole.
+cap applies to the shared-strings part, which openpyxl loads into memory whole.
 """
 
 
@@ -722,7 +722,7 @@ class _CellConverter:
 
 @dataclass(slots=True)
 class _WorkbookContext:
-    """What every sheet of one open workbook is read with."""
+    """The open archive, workbook and settings that every sheet of one workbook is read with."""
 
     archive: zipfile.ZipFile
     workbook: Any
@@ -733,7 +733,7 @@ class _WorkbookContext:
 
 @dataclass(frozen=True, slots=True)
 class _SheetPlan:
-    """Where a sheet's data starts and how its rows are laid out."""
+    """The plan for reading one sheet: its header row, columns and row layout."""
 
     name: str
     worksheet: Any
@@ -1135,11 +1135,11 @@ def _open_csv(path: Path, content_sha256: str) -> Source:
 
 
 def estimate_rows(path: Path) -> int | None:
-    """Estimate how many rows ``path`` holds, for a progress bar; ``None`` if unknown.
+    """Estimate how many rows ``path`` contains, for a progress bar; ``None`` if unknown.
 
-    A CSV file's line breaks are counted; a workbook's sheets are sized from the
-    dimensions their XML declares, which Excel and WPS keep but other writers may
-    leave stale. The figure is an upper bound that includes title and header rows.
+    A CSV file's line breaks are counted. A workbook's sheets are sized from the
+    dimensions their XML declares, which Excel and WPS keep current but other writers
+    may leave stale. The figure includes title and header rows and is only an estimate.
     """
     try:
         with path.open("rb") as stream:

@@ -2,7 +2,7 @@
 
 The import streams the file in batches. For each batch it
 
-1. skips rows the import ledger already holds (an earlier run of the same file),
+1. skips rows already in the import ledger (from an earlier run of the same file),
 2. validates every other row and checks it against the clerk's jurisdiction,
 3. finds duplicates by blind index (in the store) and by full digest (in this run),
 4. commits a data key for each new person and household (the key store),
@@ -520,8 +520,9 @@ class Importer:
 def check_rejects_path(target: Path, source: Path) -> None:
     """Raise ``InvalidValue`` unless ``target`` is a new .xlsx file in an existing folder.
 
-    Checked before any row is registered, so that a bad path never leaves an import
-    half reported; and never the input file, which the registry does not change.
+    The check runs before any row is registered, so a bad path never leaves an import
+    half reported. The target is never the input file, which the registry does not
+    change.
     """
     def refuse(code: str, zh: str, en: str) -> InvalidValue:
         return InvalidValue(zh, en, code=code, field="--rejects", value=str(target))

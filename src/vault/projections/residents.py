@@ -2,9 +2,9 @@
 
 The view is kept from the event log by polling the notification log (SQLite has no
 subscriptions, and one code path serves both backends). Each batch of view rows is
-committed in the same transaction as the position it reached, and that position is
-moved by compare-and-set, so that two processes catching up at once cannot apply an
-event twice: the loser rolls back and starts again from the new position.
+committed in the same transaction as the position it reached. That position moves
+by compare-and-set, so two processes catching up at once cannot apply an event
+twice: the one that loses rolls back and starts again from the new position.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ class ResidentProjection:
         self._store = store
         self._db = store.db
         self._recorder = store.app.recorder
-        # The view needs only clear attributes, so it never decrypts: it cannot leak
-        # what it never reads, and it keeps working for erased subjects.
+        # The view needs only clear attributes, so its mapper is built with
+        # decrypt=False: it reads no personal field and works for erased subjects.
         self._mapper = EncryptingMapper(store.app.mapper.transcoder, store.keys, decrypt=False)
         self._batch_size = batch_size
         self._handlers: dict[str, Callable[[_ViewChanges, Any], None]] = {

@@ -2,7 +2,7 @@
 
 A digest is HMAC-SHA256 under the keyring's blind-index key, truncated so that each
 digest value is shared by a few residents: the table alone cannot single anybody out.
-Each row also holds the value itself, encrypted under the subject's key, so a look-up
+Each row also contains the value itself, encrypted under the subject's key, so a look-up
 decrypts the few candidates and compares exactly.
 """
 

@@ -2,8 +2,8 @@
 
 ``open_store`` is the one place that builds the storage adapters: the eventsourcing
 application (SQLite file or PostgreSQL schema), the registry's own tables, the key
-store and the encrypting mapper. Every caller closes the store it opened, because it
-holds a connection pool.
+store and the encrypting mapper. Every caller closes the store it opened, because the
+store owns a connection pool.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def open_store(
     if (not create and config.postgres is None and config.data_dir.is_dir()
             and not config.sqlite_path.exists()):
         # Opening would create an empty registry here, and every account would then
-        # look unknown; say what is wrong instead.
+        # look unknown. Report the wrong folder instead.
         raise DataFolderMissing(
             f"{config.data_dir} 不是 Vault 数据目录（其中没有 registry.sqlite）。"
             "请用 --data 指定正确的目录，或先运行 vault init。",

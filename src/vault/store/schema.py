@@ -157,7 +157,7 @@ def statements(db: Database) -> list[str]:
 
 def _append_only_guards(db: Database) -> list[str]:
     # The audit table is append-only at the database too, so that a bug or a careless
-    # script cannot rewrite history; the tamper-evident Merkle proofs come on top.
+    # script cannot rewrite history. Tamper-evident Merkle proofs are not built yet.
     if db.dialect == "sqlite":
         return [
             """CREATE TRIGGER IF NOT EXISTS vault_audit_no_update BEFORE UPDATE ON {audit}
