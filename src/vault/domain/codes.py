@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from vault.domain.values import is_white_space
 from vault.errors import InvalidValue, Problem
@@ -48,7 +49,9 @@ class CodeValue:
 _COMBINED = re.compile(r"^(?P<code>\d+)[-_.,、:：/|]*(?P<label>\D.*)$")
 
 
+@lru_cache(maxsize=8192)
 def _clean(raw: str) -> str:
+    # Cached: a column of codes repeats a handful of wordings over every row.
     text = unicodedata.normalize("NFKC", raw)
     return "".join(char for char in text if not is_white_space(char))
 

@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from operator import mul
 
 from vault.domain.divisions import PROVINCE_PREFIXES, CountyCodes
 from vault.domain.values import HYPHENS, is_white_space, looks_like_formula
@@ -211,6 +212,9 @@ def clean_id_text(raw: str) -> CleanedId:
     both are removed as text, never evaluated. Only ASCII letters are upper-cased,
     so a Cyrillic or Greek look-alike of X stays visible to ``check_id_number``.
     """
+    if _PLAIN_ID.fullmatch(raw):
+        # The common case: nothing below would change it.
+        return CleanedId(raw, ())
     steps: list[str] = []
     text = unicodedata.normalize("NFKC", raw)
     if text != raw:
@@ -234,6 +238,11 @@ def clean_id_text(raw: str) -> CleanedId:
     return CleanedId(upper, tuple(steps))
 
 
+# ASCII digits only (not ``\d``, which also matches full-width and other digits that
+# NFKC changes), with an upper-case X last.
+_PLAIN_ID = re.compile("[0-9]{14}[0-9X]|[0-9]{17}[0-9X]")
+
+
 def _strip_text(text: str) -> str:
     start, end = 0, len(text)
     while start < end and is_white_space(text[start]):
@@ -254,7 +263,9 @@ def _unwrap(text: str) -> str:
 
 def check_character(first17: str) -> str:
     """Return the MOD 11-2 check character for 17 digits."""
-    total = sum(int(digit) * weight for digit, weight in zip(first17, WEIGHTS, strict=True))
+    if len(first17) != len(WEIGHTS):
+        raise ValueError(f"expected {len(WEIGHTS)} digits, got {len(first17)}")
+    total = sum(map(mul, map(int, first17), WEIGHTS))
     return CHECK_CHARACTERS[total % 11]
 
 

@@ -39,7 +39,12 @@ from vault.domain.idnumbers import (
     check_id_cell,
     parse_document_type,
 )
-from vault.domain.values import cell_text, parse_date, parse_name, parse_phone, parse_text
+from vault.domain.values import (
+    parse_date,
+    parse_name,
+    parse_phone,
+    text_cell_value,
+)
 from vault.errors import InvalidValue, Problem
 from vault.imports.cells import EMPTY, Cell
 
@@ -169,7 +174,7 @@ class _Row:
                 self.add(_missing(key))
             return None
         try:
-            value = parse_text(cell_text(cell, key), key)
+            value = text_cell_value(cell, key)
         except InvalidValue as error:
             self.add(error.problem())
             return None

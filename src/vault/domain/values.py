@@ -85,7 +85,15 @@ def remove_white_space(text: str) -> str:
     return "".join(char for char in text if not is_white_space(char))
 
 
+def _is_plain(char: str) -> bool:
+    # Every white space and format character but U+0020 is not printable, so a
+    # printable character other than the space is never white space.
+    return char.isprintable() and char != " "
+
+
 def _strip_white_space(text: str) -> str:
+    if text and _is_plain(text[0]) and _is_plain(text[-1]):
+        return text
     start = 0
     end = len(text)
     while start < end and is_white_space(text[start]):
@@ -95,6 +103,9 @@ def _strip_white_space(text: str) -> str:
     return text[start:end]
 
 
+# First characters that make a spreadsheet read text as a formula, and the quote
+# that hides one.
+_FORMULA_STARTS = frozenset("=@+-'")
 _TEXT_FORMULA = re.compile(r'^=\s*"(?P<text>[^"]*)"$')
 # A sign followed only by digits and the separators of numbers and phone numbers.
 _SIGNED_NUMBER = re.compile(r"^[+-][\d\s.,()\-]*$")
@@ -122,6 +133,8 @@ def _formula_text_error(field: str) -> InvalidValue:
 
 def looks_like_formula(text: str) -> bool:
     """Return whether a spreadsheet would read ``text`` as a formula (see the module doc)."""
+    if text and _is_plain(text[0]) and text[0] not in _FORMULA_STARTS:
+        return False
     stripped = _strip_white_space(text)
     if stripped.startswith("'"):
         stripped = _strip_white_space(stripped[1:])
@@ -153,7 +166,7 @@ def cell_text(cell: Cell, field: str) -> str:
             field=field,
         )
     text = cell.as_text()
-    if cell.kind != "text":
+    if cell.kind != "text" or (text and _is_plain(text[0]) and text[0] not in "='"):
         return text
     stripped = _strip_white_space(text)
     match = _TEXT_FORMULA.match(stripped)
@@ -180,6 +193,9 @@ _HAN_RANGES = (
     (0x2F800, 0x2FA1F),  # Compatibility Ideographs Supplement
     (0x30000, 0x323AF),  # Extensions G and H
 )
+# Names made of Basic Multilingual Plane ideographs and 〇 only: Extension A, the
+# Unified Ideographs and the Compatibility Ideographs of ``_HAN_RANGES``.
+_PLAIN_HAN_NAME = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _PRIVATE_USE_RANGES = ((0xE000, 0xF8FF), (0xF0000, 0xFFFFD), (0x100000, 0x10FFFD))
 
 
@@ -237,6 +253,10 @@ def parse_name(raw: str, field: str = "name") -> Cleaned:
     trimmed = _strip_white_space(raw)
     if not trimmed:
         raise InvalidValue("姓名为空", "The name is missing", code="NAME_MISSING", field=field)
+    if _PLAIN_HAN_NAME.fullmatch(trimmed):
+        # The common case, checked in C: the loop below would keep every character
+        # and find nothing to note.
+        return Cleaned(trimmed)
 
     kept: list[str] = []
     problems: list[Problem] = []
@@ -507,6 +527,21 @@ stay well under 50 characters, and a full address down to the house number under
 MAX_TEXT_LENGTH_DEFAULT = 100
 
 
+def text_cell_value(cell: Cell, field: str) -> str:
+    """Return ``parse_text(cell_text(cell, field), field)``, checking the common case first.
+
+    Most cells are printable text with no space at either end and no formula-like
+    first character, and under the field's length limit: nothing in ``cell_text``
+    or ``parse_text`` would change or refuse them, so they are returned as they are.
+    """
+    value = cell.value
+    if (cell.kind == "text" and isinstance(value, str) and value and value.isprintable()
+            and value[0] not in _FORMULA_STARTS and value[0] != " " and value[-1] != " "
+            and len(value) <= MAX_TEXT_LENGTHS.get(field, MAX_TEXT_LENGTH_DEFAULT)):
+        return value
+    return parse_text(cell_text(cell, field), field)
+
+
 def parse_text(raw: str, field: str) -> str:
     """Trim surrounding white space and reject control characters, formulas and overlong text.
 
@@ -528,6 +563,9 @@ def parse_text(raw: str, field: str) -> str:
             code="TEXT_TOO_LONG",
             field=field,
         )
+    if text.isprintable():
+        # Checked in C: no control character at all.
+        return text
     for char in text:
         if unicodedata.category(char) == "Cc" and char not in "\t\n\r":
             raise InvalidValue(

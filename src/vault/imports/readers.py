@@ -926,8 +926,9 @@ ReadOnlyWorksheet._get_size = _read_dimension_streaming
 def _stream_rows(worksheet: Any, width: int) -> Iterator[tuple[int, Sequence[Any]]]:
     """Yield (row number, first ``width`` cells) for each row present in a read-only sheet.
 
-    Rows come in file order. Rows missing from the file are not yielded, and a row numbered at or below one
-    already yielded is ignored, as openpyxl's ``iter_rows`` does.
+    Rows come in file order. Rows missing from the file are not yielded, and a row
+    numbered at or below one already yielded is ignored, as openpyxl's ``iter_rows``
+    does.
     """
     workbook = worksheet.parent
     last = 0
@@ -1091,6 +1092,10 @@ def _guess_delimiter(path: Path, encoding: str) -> str:
     return "\t" if tabs > commas else ","
 
 
+# The most distinct values one CSV read keeps as shared cells before starting over.
+_SHARED_CELLS = 4096
+
+
 def _open_csv(path: Path, content_sha256: str) -> Source:
     encoding = _detect_encoding(path)
     delimiter = _guess_delimiter(path, encoding)
@@ -1111,10 +1116,17 @@ def _open_csv(path: Path, content_sha256: str) -> Source:
                           for record in top_rows[: match.row_number - 1])
 
     def read_rows() -> Iterator[SourceRow]:
+        # Cells are immutable, so the rows share one cell per distinct value (a column
+        # of sex or ethnicity holds a handful). The cache lives only as long as this
+        # read, and is emptied whenever it fills.
+        shared: dict[str, Cell] = {}
         for row_number, record in enumerate(_csv_records(path, encoding, delimiter), start=1):
             if row_number <= match.row_number:
                 continue
-            cells = [text(value) for value in record]
+            if len(shared) > _SHARED_CELLS:
+                shared.clear()
+            cells = [shared.get(value) or shared.setdefault(value, text(value))
+                     for value in record]
             built = _build_row(
                 sheet_name, row_number, raw=cells, filled=cells, columns=columns, hidden=False
             )
