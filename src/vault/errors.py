@@ -30,6 +30,11 @@ class Problem:
     severity: Literal["error", "warning", "note"] = "error"
     value: str | None = None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Cheaper than the dataclass default; imports send problems between processes.
+        return (Problem, (self.code, self.field, self.message_zh, self.message_en,
+                          self.severity, self.value))
+
     def message(self, language: Language = "zh") -> str:
         """Return the message in ``language``."""
         return self.message_zh if language == "zh" else self.message_en
@@ -185,3 +190,9 @@ class WorkbookError(VaultError):
     """A whole input file is unusable; nothing from it was registered."""
 
     default_code = "WORKBOOK_ERROR"
+
+
+class ImportFailed(VaultError):
+    """An import stopped part-way; every batch saved before the stop stays saved."""
+
+    default_code = "IMPORT_FAILED"

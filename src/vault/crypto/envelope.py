@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Final
@@ -54,6 +55,7 @@ _ORIGINATOR_VERSION = struct.Struct(">Q")
 _LABEL_PART = _LENGTH_PREFIX.pack(len(_CONTEXT_LABEL)) + _CONTEXT_LABEL
 _UUID_PREFIX = _LENGTH_PREFIX.pack(16)
 _VERSION_PREFIX = _LENGTH_PREFIX.pack(_ORIGINATOR_VERSION.size)
+_HEADER_PART_PREFIX = _LENGTH_PREFIX.pack(_HEADER.size + NONCE_BYTES)
 
 
 def join_length_prefixed(*parts: bytes) -> bytes:
@@ -202,6 +204,50 @@ class FieldCipher:
 
         # Step 4: encrypt. AESGCM appends the 16-byte tag to the ciphertext.
         return header + self._aead.encrypt(nonce, plaintext, associated_data)
+
+    def encrypt_fields(
+        self,
+        values: Mapping[str, FieldValue],
+        *,
+        subject_id: UUID,
+        originator_id: UUID,
+        originator_version: int,
+    ) -> dict[str, bytes]:
+        """Encrypt each value that is not ``None`` as ``encrypt_value`` would, by field name.
+
+        The envelopes are the ones ``encrypt_value`` makes, field by field. The parts
+        of the associated data that every field of one event shares are built once,
+        and the nonces come from one call to the random source, because an import
+        encrypts about fifteen fields per person.
+        """
+        present = [(field, value) for field, value in values.items() if value is not None]
+        if not present:
+            return {}
+        if not 0 <= originator_version <= MAX_ORIGINATOR_VERSION:
+            raise ValueError(
+                f"originator_version must be between 0 and 2**64 - 1, got {originator_version}"
+            )
+        head = _HEADER.pack(FORMAT_VERSION, ALGORITHM_AES_256_GCM, self._key_version)
+        subject_part = _UUID_PREFIX + subject_id.bytes
+        event_part = b"".join((
+            _UUID_PREFIX, originator_id.bytes,
+            _VERSION_PREFIX, _ORIGINATOR_VERSION.pack(originator_version),
+        ))
+        nonces = os.urandom(NONCE_BYTES * len(present))
+        encrypt = self._aead.encrypt
+        sealed: dict[str, bytes] = {}
+        for index, (field, value) in enumerate(present):
+            plaintext = encode_value(value)
+            if len(plaintext) > MAX_PLAINTEXT_BYTES:
+                raise ValueError(f"a field value may have at most {MAX_PLAINTEXT_BYTES} bytes")
+            nonce = nonces[index * NONCE_BYTES:(index + 1) * NONCE_BYTES]
+            header = head + nonce
+            associated_data = b"".join((
+                _LABEL_PART, _HEADER_PART_PREFIX, header, subject_part, _field_part(field),
+                event_part,
+            ))
+            sealed[field] = header + encrypt(nonce, plaintext, associated_data)
+        return sealed
 
     def decrypt(
         self,

@@ -27,6 +27,11 @@ class Household(Aggregate):
         source: dict[str, Any]
         pii: dict[str, Any]
 
+    @classmethod
+    def establish(cls, **attributes: Any) -> Household:
+        """Create a household, taking ``__init__``'s arguments by keyword, without coercion."""
+        return cls._create(cls.Established, **attributes)
+
     @event(Established)
     def __init__(
         self,
@@ -54,7 +59,10 @@ class Household(Aggregate):
                 "This household already has a head; a household has exactly one head.",
                 field="relationship",
             )
-        self._member_joined(
+        # trigger_event runs the @event method below with these keywords, without the
+        # argument coercion of calling it, which an import pays once per member.
+        self.trigger_event(
+            self.MemberJoined,
             person_id=person_id,
             actor=actor,
             source=source,

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import get_topic
 
 ACTIVE = "active"
 # Registered but needing a person's attention, such as a resident with no ID number.
@@ -52,6 +53,25 @@ class Person(Aggregate):
         self.household_id = household_id
         self.record_status = record_status
         self.pii = dict(pii)
+
+    @classmethod
+    def registered_event(cls, person_id: UUID, **attributes: Any) -> Person.Registered:
+        """Return the event that registers a new person, without building the aggregate.
+
+        ``attributes`` are ``__init__``'s arguments by keyword. An import saves this
+        event directly: it never uses the new aggregate, and building it (argument
+        coercion, the mutator, ``__init__``) costs more per row than the event does.
+        ``Registered(...).mutate(None)`` gives the same ``Person`` that calling the
+        class would. The id is chosen by the caller because the person's key and
+        encrypted fields are made before the event.
+        """
+        return cls.Registered(
+            originator_topic=get_topic(cls),
+            originator_id=person_id,
+            originator_version=cls.INITIAL_VERSION,
+            timestamp=cls.Registered.create_timestamp(),
+            **attributes,
+        )
 
     def field(self, key: str) -> Any:
         """Return the value of a clear or personal field, or ``None`` when unset."""

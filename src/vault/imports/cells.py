@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 CellKind = Literal["text", "number", "date", "bool", "empty", "formula"]
 
@@ -24,6 +24,11 @@ class Cell:
     kind: CellKind
     number_format: str | None = None
     date_system: int = 1900
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The dataclass default pickles slots through Python-level helpers, which cost
+        # more than preparing a row when an import sends rows between processes.
+        return (Cell, (self.value, self.kind, self.number_format, self.date_system))
 
     @property
     def is_empty(self) -> bool:

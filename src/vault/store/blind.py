@@ -26,6 +26,23 @@ def _field(kind: str) -> str:
     return f"blind:{kind}"
 
 
+def index_row(
+    indexer: BlindIndexer, kind: str, value: str, subject_id: UUID, cipher: FieldCipher
+) -> tuple[Any, ...]:
+    """Return the ``INSERT`` parameters that index ``value`` for ``subject_id``.
+
+    ``cipher`` holds the subject's data key. The row needs no store, so an import can
+    build it in the process that prepares rows.
+    """
+    # Version 0 marks the index entry: no event has version 0, so an index
+    # envelope can never be taken for a field of an event, nor the reverse.
+    envelope = cipher.encrypt(
+        encode_value(value), subject_id=subject_id, field=_field(kind),
+        originator_id=subject_id, originator_version=0,
+    )
+    return (kind, indexer.digest(kind, value), str(subject_id), envelope)
+
+
 class BlindIndex:
     """Write and query the ``vault_blind_index`` table."""
 
@@ -36,13 +53,7 @@ class BlindIndex:
 
     def row(self, kind: str, value: str, subject_id: UUID, cipher: FieldCipher) -> tuple[Any, ...]:
         """Return the row that indexes ``value`` for ``subject_id``, to insert with its events."""
-        # Version 0 marks the index entry: no event has version 0, so an index
-        # envelope can never be taken for a field of an event, nor the reverse.
-        envelope = cipher.encrypt(
-            encode_value(value), subject_id=subject_id, field=_field(kind),
-            originator_id=subject_id, originator_version=0,
-        )
-        return (kind, self._indexer.digest(kind, value), str(subject_id), envelope)
+        return index_row(self._indexer, kind, value, subject_id, cipher)
 
     def find(self, kind: str, values: Iterable[str]) -> dict[str, list[UUID]]:
         """Return, for each of ``values`` that is stored, the subjects that hold it."""

@@ -1,15 +1,16 @@
 """The key store: each data subject's own data key, wrapped by a key-encryption key.
 
-The store is a table apart from the event tables. A data key is committed here in its
-own transaction before any event that uses it is saved, so that no stored event can
-exist without the key that reads it. A crash in between leaves an unused key behind,
-which costs a row and reveals nothing.
+The store is a table apart from the event tables. A data key is committed before any
+event that uses it, or in the same transaction (``take_pending``), so that no stored
+event can exist without the key that reads it. A crash between a key's own commit
+and its events leaves an unused key behind, which costs a row and reveals nothing.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 
 from vault.clock import Clock
@@ -24,6 +25,10 @@ DATA_KEY_VERSION = 1
 # than "missing". The tombstone contains no key material.
 _SHREDDED = "shredded"
 _LOAD_CHUNK = 500
+_INSERT_KEY = (
+    "INSERT INTO {data_keys} (subject_id, key_version, kek_id, wrapped, created_at)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
 
 
 class KeyStore:
@@ -54,22 +59,39 @@ class KeyStore:
         self._remember(subject_id, cipher)
         return cipher
 
+    def adopt(self, subject_id: UUID, wrapped: WrappedKey) -> None:
+        """Hold a key wrapped elsewhere (an import's preparing process) until ``commit_pending``.
+
+        The key is unwrapped only if ``cipher`` asks for it before the commit.
+        """
+        self._pending[subject_id] = wrapped
+
+    def forget_pending(self, subject_id: UUID) -> None:
+        """Drop one prepared or adopted key that no event will use."""
+        self._pending.pop(subject_id, None)
+        self._cache.pop(subject_id, None)
+
     def commit_pending(self) -> None:
         """Commit every prepared key in one transaction."""
-        if not self._pending:
-            return
+        sql, rows = self.take_pending()
+        if rows:
+            with self._db.transaction() as tx:
+                tx.executemany(sql, rows)
+
+    def take_pending(self) -> tuple[str, list[tuple[Any, ...]]]:
+        """Return the portable ``INSERT`` and the rows of every prepared key, and forget them.
+
+        The caller inserts the rows in the same transaction as the events that use
+        the keys (``Registry.save_with_rows``), so that a crash keeps both or
+        neither. The keys stay in the cache, where the mapper finds them.
+        """
         now = self._clock.now().isoformat()
         rows = [
             (str(subject_id), DATA_KEY_VERSION, wrapped.kek_id, wrapped.blob, now)
             for subject_id, wrapped in self._pending.items()
         ]
-        with self._db.transaction() as tx:
-            tx.executemany(
-                "INSERT INTO {data_keys} (subject_id, key_version, kek_id, wrapped, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
         self._pending.clear()
+        return _INSERT_KEY, rows
 
     def discard_pending(self) -> None:
         """Forget prepared keys that will never be used (a check-only run)."""
@@ -115,6 +137,12 @@ class KeyStore:
         if cached is not None:
             self._cache.move_to_end(subject_id)
             return cached
+        adopted = self._pending.get(subject_id)
+        if adopted is not None:
+            data_key = unwrap_data_key(self._keyring, adopted, subject_id=subject_id)
+            cipher = FieldCipher(data_key, DATA_KEY_VERSION)
+            self._remember(subject_id, cipher)
+            return cipher
 
         with self._db.transaction(commit=False) as tx:
             row = tx.execute(

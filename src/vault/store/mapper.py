@@ -10,7 +10,8 @@ log can be routed, audited and projected without a key.
 
 from __future__ import annotations
 
-import base64
+from base64 import b64decode, b64encode
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic
 
-from vault.crypto.envelope import decode_value, encode_value
+from vault.crypto.envelope import FieldCipher, decode_value
 from vault.errors import KeyShredded
 from vault.store.keystore import KeyStore
 
@@ -26,6 +27,46 @@ PII = "pii"
 PII_SUBJECT = "pii_subject"
 # Set on a decoded event whose subject was erased: its personal fields read as None.
 PII_ERASED = "pii_erased"
+
+
+class SealedFields(dict[str, str]):
+    """Personal fields already sealed for one subject and one event, by field name.
+
+    An import seals a new person's fields in the process that prepares rows, before
+    the event exists. The mapper stores such a mapping as it is, after checking that
+    it was sealed for the event's subject, originator and version; any other event
+    is refused, so sealed text never lands where it cannot be opened.
+    """
+
+    def __init__(
+        self,
+        envelopes: dict[str, str],
+        *,
+        subject_id: UUID,
+        originator_id: UUID,
+        originator_version: int,
+    ) -> None:
+        super().__init__(envelopes)
+        self.binding = (subject_id, originator_id, originator_version)
+
+
+def seal_fields(
+    cipher: FieldCipher,
+    pii: Mapping[str, Any],
+    *,
+    subject_id: UUID,
+    originator_id: UUID,
+    originator_version: int,
+) -> dict[str, str]:
+    """Return the base64 envelope of every field of ``pii`` that is not ``None``."""
+    # A field left empty gets no envelope at all: the event then shows that the
+    # field is absent (say, no phone number), which SECURITY.md accepts as a
+    # coarse fact, in exchange for fewer envelopes per person.
+    envelopes = cipher.encrypt_fields(
+        pii, subject_id=subject_id, originator_id=originator_id,
+        originator_version=originator_version,
+    )
+    return {field: b64encode(envelope).decode("ascii") for field, envelope in envelopes.items()}
 
 
 class EncryptingMapper(Mapper[UUID]):
@@ -47,7 +88,15 @@ class EncryptingMapper(Mapper[UUID]):
         pii = state.get(PII)
         if pii:
             subject_id = state.get(PII_SUBJECT) or originator_id
-            state[PII] = self._seal(pii, subject_id, originator_id, originator_version)
+            if isinstance(pii, SealedFields):
+                if pii.binding != (subject_id, originator_id, originator_version):
+                    raise ValueError("sealed fields belong to another subject or event")
+                state[PII] = dict(pii)
+            else:
+                state[PII] = seal_fields(
+                    self.keys.cipher(subject_id), pii, subject_id=subject_id,
+                    originator_id=originator_id, originator_version=originator_version,
+                )
 
         return StoredEvent(
             originator_id=originator_id,
@@ -71,27 +120,6 @@ class EncryptingMapper(Mapper[UUID]):
                 domain_event.__dict__[PII_ERASED] = True
         return domain_event
 
-    def _seal(
-        self, pii: dict[str, Any], subject_id: UUID, originator_id: UUID, version: int
-    ) -> dict[str, str]:
-        # A field left empty gets no envelope at all: the event then shows that the
-        # field is absent (say, no phone number), which SECURITY.md accepts as a
-        # coarse fact, in exchange for fewer envelopes per person.
-        cipher = self.keys.cipher(subject_id)
-        sealed: dict[str, str] = {}
-        for field, value in pii.items():
-            if value is None:
-                continue
-            envelope = cipher.encrypt(
-                encode_value(value),
-                subject_id=subject_id,
-                field=field,
-                originator_id=originator_id,
-                originator_version=version,
-            )
-            sealed[field] = base64.b64encode(envelope).decode("ascii")
-        return sealed
-
     def _open(
         self, sealed: dict[str, str], subject_id: UUID, originator_id: UUID, version: int
     ) -> tuple[dict[str, Any], bool]:
@@ -102,7 +130,7 @@ class EncryptingMapper(Mapper[UUID]):
         opened: dict[str, Any] = {}
         for field, text in sealed.items():
             plaintext = cipher.decrypt(
-                base64.b64decode(text),
+                b64decode(text),
                 subject_id=subject_id,
                 field=field,
                 originator_id=originator_id,

@@ -14,6 +14,7 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import Mapper
 from psycopg import sql as pgsql
 
@@ -49,11 +50,27 @@ class Registry(Application[UUID]):
         return EncryptingMapper(self.construct_transcoder(), self.keys)
 
     def save_with_rows(
-        self, *aggregates: Any, rows: Sequence[tuple[str, Sequence[Sequence[Any]]]] = ()
+        self,
+        *aggregates: Aggregate,
+        events: Sequence[DomainEventProtocol[UUID]] = (),
+        rows: Sequence[tuple[str, Sequence[Sequence[Any]]]] = (),
     ) -> None:
-        """Save ``aggregates`` and insert ``rows`` (portable SQL, parameter rows) atomically."""
+        """Save ``aggregates`` and ``events`` and insert ``rows`` atomically.
+
+        ``rows`` are (portable SQL, parameter rows) pairs. ``events`` are new events
+        saved without their aggregate, after the aggregates' pending events.
+
+        The pending events go straight to the event store. ``Application.save`` would
+        do the same, after testing each object against eventsourcing's runtime
+        protocols, which costs several microseconds per aggregate in an import; the
+        registry keeps no aggregate cache and takes no snapshots, so nothing else of
+        ``save`` is skipped.
+        """
+        if self.repository.cache is not None or self.snapshots is not None:
+            raise RuntimeError("save_with_rows does not fill aggregate caches or snapshots")
         translated = [(self.db.translate(sql), [tuple(r) for r in params]) for sql, params in rows]
-        self.save(*aggregates, **{ROWS_KEYWORD: translated})
+        pending = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        self.events.put([*pending, *events], **{ROWS_KEYWORD: translated})
 
 
 class Store:
