@@ -1,9 +1,11 @@
 """Import a registration workbook: validate rows, register persons and households.
 
-The import streams the file in batches. For each batch it
+The import streams the file in batches. Each row is first prepared (validated, and a
+valid row's new person encrypted and indexed; see ``vault.imports.prepare``), for a
+large file in a second process. For each batch the importer then
 
 1. skips rows already in the import ledger (from an earlier run of the same file),
-2. validates every other row and checks it against the clerk's jurisdiction,
+2. checks every valid row against the clerk's jurisdiction,
 3. finds duplicates by blind index (in the store) and by full digest (in this run),
 4. commits a data key for each new person and household (the key store),
 5. saves the batch's events together with their blind-index and ledger rows in one
@@ -15,43 +17,63 @@ skips what the ledger holds, so it ends with the same store as one uninterrupted
 
 from __future__ import annotations
 
-import hmac
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from hashlib import sha256
-from itertools import islice
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 from vault.audit import AuditRecord
 from vault.bootstrap import Services
+from vault.crypto.wrap import WrappedKey
 from vault.domain.actor import Actor, Source
 from vault.domain.household import Household, SecondHead
-from vault.domain.person import ACTIVE, FLAGGED, Person
-from vault.domain.registration import (
-    Accepted,
-    Registration,
-    RowContext,
-    no_id_dedup_key,
-    validate_row,
-)
+from vault.domain.person import Person
+from vault.domain.registration import RowContext
 from vault.errors import InvalidValue, Problem
-from vault.imports.readers import Skipped, SourceRow, estimate_rows, open_source
-from vault.imports.readers import Source as FileSource
+from vault.imports.prepare import (
+    HOUSEHOLD_NUMBER,
+    ID_NUMBER,
+    NAME_BIRTH_VILLAGE,
+    NAME_VILLAGE,
+    PHONE,
+    PersonDraft,
+    PreparedRow,
+    Preparer,
+    SourceInfo,
+    fewer_collections,
+    full_digest,
+    open_prepared,
+    person_key,
+    person_pii,
+)
+from vault.imports.readers import Skipped, estimate_rows
 from vault.imports.rejects import Category, RejectEntry, VillageSummary, write_rejects
 from vault.reference import county_codes
 from vault.store import blind
+from vault.store.mapper import SealedFields
 from vault.villages import load_village_table
 
+__all__ = [
+    "BATCH_SIZE",
+    "HOUSEHOLD_NUMBER",
+    "ID_NUMBER",
+    "NAME_BIRTH_VILLAGE",
+    "NAME_VILLAGE",
+    "PHONE",
+    "ImportSummary",
+    "Importer",
+    "check_rejects_path",
+    "person_key",
+    "person_pii",
+]
+
 BATCH_SIZE = 500
-ID_NUMBER = "id_number"
-NAME_BIRTH_VILLAGE = "name_birth_village"
-HOUSEHOLD_NUMBER = "household_number"
-# Search keys: the name within its village, and the phone as ``parse_phone`` cleans it.
-NAME_VILLAGE = "name_village"
-PHONE = "phone"
+# The resident view catches up after this many persons are saved, and at the end of
+# the run. Each catch-up is a transaction of its own, so once per batch cost more
+# than the view's rows; during an import the view lags by fewer persons than this.
+_PROJECT_EVERY = 5000
 
 _INSERT_LEDGER = (
     "INSERT INTO {import_ledger} (file_sha256, sheet, row_number, batch_id, person_id,"
@@ -138,7 +160,8 @@ class _Pending:
     """The aggregates, keys, blind-index rows and ledger rows of one batch."""
 
     aggregates: dict[UUID, Any] = field(default_factory=dict)
-    new_subjects: list[UUID] = field(default_factory=list)
+    # New persons' Registered events, saved without their aggregates.
+    events: list[Any] = field(default_factory=list)
     blind_rows: list[tuple[Any, ...]] = field(default_factory=list)
     ledger_rows: list[tuple[Any, ...]] = field(default_factory=list)
 
@@ -180,36 +203,49 @@ class Importer:
         self._rejects: list[RejectEntry] = []
         self._batch_id = uuid4().hex
         self._headers: dict[str, dict[str, str]] = {}
+        # Persons saved since the resident view last caught up.
+        self._unprojected = 0
 
     # -- the run -----------------------------------------------------------
 
     def run(
-        self, path: Path, *, include_hidden: bool = False, rejects_path: Path | None = None
+        self,
+        path: Path,
+        *,
+        include_hidden: bool = False,
+        rejects_path: Path | None = None,
+        parallel: bool | None = None,
     ) -> ImportSummary:
+        """Import ``path``; ``parallel`` as in ``vault.imports.prepare.open_prepared``."""
         if rejects_path is not None:
             check_rejects_path(rejects_path, path)
-        source = open_source(path, include_hidden=include_hidden)
-        summary = ImportSummary(
-            batch_id=self._batch_id, file_name=source.file_name, checked_only=self._check_only
-        )
-        summary.skipped = list(source.skipped)
-        summary.collector = source.filing.collector
-        summary.filing_unit = source.filing.unit
         context = RowContext(
             today=self._services.clock.today(),
             villages=load_village_table(self._db),
             counties=county_codes(),
             office=self._actor.office,
         )
-
+        preparer = Preparer(context, self._services.keyring, self._services.blind_index)
+        if not self._check_only:
+            # A killed run may have left the view behind its last save; the ledger's
+            # village tallies below read the view.
+            self._services.residents.catch_up()
         expected_rows = estimate_rows(path) if self._progress else None
-        try:
-            for batch in _batches(_rows(source, self._headers), BATCH_SIZE):
-                self._import_batch(source, batch, context, summary)
+        with fewer_collections(), open_prepared(
+            path, preparer, include_hidden=include_hidden, batch_size=BATCH_SIZE,
+            parallel=parallel,
+        ) as prepared:
+            info = prepared.info
+            self._headers = info.headers
+            summary = ImportSummary(
+                batch_id=self._batch_id, file_name=info.file_name,
+                checked_only=self._check_only, skipped=list(info.skipped),
+                collector=info.collector, filing_unit=info.filing_unit,
+            )
+            for batch in prepared.batches():
+                self._import_batch(info, batch, summary)
                 if self._progress:
                     self._progress(summary.rows, expected_rows)
-        finally:
-            source.close()
         if not self._check_only:
             # A run killed after its last save and before the view caught up leaves a
             # rerun with nothing to save, so the rerun catches up here.
@@ -224,14 +260,10 @@ class Importer:
         return summary
 
     def _import_batch(
-        self,
-        source: FileSource,
-        batch: list[SourceRow],
-        context: RowContext,
-        summary: ImportSummary,
+        self, info: SourceInfo, batch: list[PreparedRow], summary: ImportSummary
     ) -> None:
-        done = self._ledgered(source.content_sha256, batch)
-        accepted: list[tuple[SourceRow, Accepted]] = []
+        done = self._ledgered(info.content_sha256, batch)
+        accepted: list[tuple[PreparedRow, PersonDraft]] = []
         for row in batch:
             summary.rows += 1
             if (row.sheet, row.row_number) in done:
@@ -240,119 +272,125 @@ class Importer:
                 self._tally(summary, village).already_imported += 1
                 self._tally(summary, village).rows += 1
                 continue
-            result = validate_row(row.cells, context)
-            if not isinstance(result, Accepted):
-                self._reject(summary, row, result.problems, village=None)
+            person = row.person
+            if person is None:
+                self._reject(summary, row, list(row.problems), village=None)
                 continue
-            denial = self._authorise(result.registration.village_code)
+            denial = self._authorise(person.village_code)
             if denial is not None:
-                self._reject(summary, row, [denial], village=result.registration.village_code)
+                self._reject(summary, row, [denial], village=person.village_code)
                 continue
-            accepted.append((row, result))
+            accepted.append((row, person))
 
-        existing = self._existing_people([a.registration for _, a in accepted])
-        self._find_stored_households([a.registration for _, a in accepted])
+        existing = self._existing_people([person for _, person in accepted])
+        self._find_stored_households([person for _, person in accepted])
         pending = _Pending()
-        for row, result in accepted:
-            self._register(source, row, result, existing, pending, summary)
+        for row, person in accepted:
+            self._register(info, row, person, existing, pending, summary)
 
-        if self._check_only:
+        if self._check_only or not (pending.aggregates or pending.events):
+            # Nothing to save, or every prepared key belonged to a repeat or a refused row.
             self._keys.discard_pending()
             for aggregate in pending.aggregates.values():
                 aggregate.collect_events()
-        elif pending.aggregates:
-            self._keys.commit_pending()
-            self._app.save_with_rows(
-                *pending.aggregates.values(),
-                rows=[(blind.INSERT, pending.blind_rows), (_INSERT_LEDGER, pending.ledger_rows)],
-            )
+            return
+        # The keys go in the events' own transaction: a crash keeps both or neither.
+        self._app.save_with_rows(
+            *pending.aggregates.values(),
+            events=pending.events,
+            rows=[self._keys.take_pending(), (blind.INSERT, pending.blind_rows),
+                  (_INSERT_LEDGER, pending.ledger_rows)],
+        )
+        self._unprojected += len(pending.events)
+        if self._unprojected >= _PROJECT_EVERY:
             self._services.residents.catch_up()
+            self._unprojected = 0
 
     def _register(
         self,
-        source: FileSource,
-        row: SourceRow,
-        result: Accepted,
+        info: SourceInfo,
+        row: PreparedRow,
+        draft: PersonDraft,
         existing: set[bytes],
         pending: _Pending,
         summary: ImportSummary,
     ) -> None:
-        registration = result.registration
-        tally = self._tally(summary, registration.village_code)
-        kind, value = person_key(registration)
-        full = self._full_digest(kind, value)
-        if full in self._seen_people or full in existing:
+        tally = self._tally(summary, draft.village_code)
+        if draft.key_digest in self._seen_people or draft.key_digest in existing:
             self._reject(
                 summary, row,
-                [Problem("DUPLICATE_PERSON", kind if kind == ID_NUMBER else "name",
+                [Problem("DUPLICATE_PERSON", ID_NUMBER if draft.key_kind == ID_NUMBER else "name",
                          "该人员已登记，未重复登记。",
                          "This person is already registered and was not registered again.",
                          "warning")],
-                village=registration.village_code, category=DUPLICATE,
+                village=draft.village_code, category=DUPLICATE,
             )
             return
 
-        household = self._household_for(registration, source, row, pending, summary)
-        person = Person(
-            village_code=registration.village_code,
-            sex=registration.sex,
-            birth_year=registration.birth_year,
-            resident_category=registration.resident_category,
-            record_status=FLAGGED if registration.document is None else ACTIVE,
-            household_id=household.id if household else None,
-            actor=self._actor.as_dict(),
-            source=self._source(source, row),
-            pii=person_pii(registration),
-        )
+        person_id = draft.person_id
+        # Held until the batch commits its keys; a row refused from here on leaves it
+        # uncommitted.
+        self._keys.adopt(person_id, WrappedKey(draft.wrapped_kek_id, draft.wrapped_key))
+        household = self._household_for(draft, info, row, pending, summary)
         if household is not None:
+            # The household's event encrypts the relationship under the person's key
+            # when the batch is saved, after the commit: unwrap it now, while it is
+            # still pending, so that the mapper finds it in the key cache.
+            self._keys.cipher(person_id)
             try:
                 household.add_member(
-                    person.id, registration.relationship, self._actor.as_dict(),
-                    self._source(source, row),
+                    person_id, draft.relationship, self._actor.as_dict(),
+                    self._source(info, row),
                 )
             except SecondHead as error:
-                self._reject(summary, row, [error.problem()], village=registration.village_code)
+                self._keys.forget_pending(person_id)
+                self._reject(summary, row, [error.problem()], village=draft.village_code)
                 return
+        registered = Person.registered_event(
+            person_id,
+            village_code=draft.village_code,
+            sex=draft.sex,
+            birth_year=draft.birth_year,
+            resident_category=draft.resident_category,
+            record_status=draft.record_status,
+            household_id=household.id if household else None,
+            actor=self._actor.as_dict(),
+            source=self._source(info, row),
+            pii=SealedFields(draft.pii, subject_id=person_id, originator_id=person_id,
+                             originator_version=Person.INITIAL_VERSION),
+        )
 
-        self._seen_people.add(full)
-        pending.aggregates[person.id] = person
+        self._seen_people.add(draft.key_digest)
+        pending.events.append(registered)
         if household is not None:
             pending.aggregates[household.id] = household
-        pending.new_subjects.append(person.id)
-        pending.blind_rows.append(self._blind_row(kind, value, person.id))
-        # The person's key was prepared just above: reuse it, never prepare another.
-        cipher = self._keys.cipher(person.id)
-        name_village = f"{registration.name}\x1f{registration.village_code}"
-        pending.blind_rows.append(self._blind.row(NAME_VILLAGE, name_village, person.id, cipher))
-        if registration.phone:
-            pending.blind_rows.append(self._blind.row(PHONE, registration.phone, person.id, cipher))
+        pending.blind_rows.extend(draft.blind_rows)
         pending.ledger_rows.append((
-            source.content_sha256, row.sheet, row.row_number, summary.batch_id, str(person.id),
+            info.content_sha256, row.sheet, row.row_number, summary.batch_id, str(person_id),
             str(household.id) if household else None, self._services.clock.now().isoformat(),
         ))
         summary.registered += 1
         tally.rows += 1
         tally.registered += 1
-        warnings = [p for p in result.problems if p.severity == "warning"]
-        if warnings:
+        if draft.warnings:
             summary.warned += 1
             tally.warned += 1
-            self._rejects.append(self._entry(row, warnings, WARNED))
+            self._rejects.append(self._entry(row, list(draft.warnings), WARNED))
 
     # -- households --------------------------------------------------------
 
     def _household_for(
         self,
-        registration: Registration,
-        source: FileSource,
-        row: SourceRow,
+        draft: PersonDraft,
+        info: SourceInfo,
+        row: PreparedRow,
         pending: _Pending,
         summary: ImportSummary,
     ) -> Household | None:
-        number = registration.household_number
+        number = draft.household_number
         if not number:
             return None
-        value = f"{registration.village_code}\x1f{number}"
+        value = f"{draft.village_code}\x1f{number}"
         full = self._full_digest(HOUSEHOLD_NUMBER, value)
         household_id = self._households.get(full)
         if household_id is None:
@@ -361,15 +399,14 @@ class Importer:
             self._households[full] = household_id
             return self._load_household(household_id, pending)
 
-        household = Household(
-            village_code=registration.village_code,
+        household = Household.establish(
+            village_code=draft.village_code,
             actor=self._actor.as_dict(),
-            source=self._source(source, row),
-            pii={"household_number": number, "household_address": registration.registered_address},
+            source=self._source(info, row),
+            pii={"household_number": number, "household_address": draft.registered_address},
         )
         self._households[full] = household.id
         self._household_cache[household.id] = household
-        pending.new_subjects.append(household.id)
         pending.blind_rows.append(self._blind_row(HOUSEHOLD_NUMBER, value, household.id))
         summary.households += 1
         return household
@@ -390,14 +427,14 @@ class Importer:
         matches = self._blind.find(HOUSEHOLD_NUMBER, [value])
         return next(iter(matches.get(value, ())), None)
 
-    def _find_stored_households(self, registrations: list[Registration]) -> None:
+    def _find_stored_households(self, drafts: list[PersonDraft]) -> None:
         # Nothing is saved while a batch registers its rows, so a look-up made before
         # the batch returns what a look-up per row would.
         values = {
             value
-            for registration in registrations
-            if registration.household_number
-            for value in [f"{registration.village_code}\x1f{registration.household_number}"]
+            for draft in drafts
+            if draft.household_number
+            for value in [f"{draft.village_code}\x1f{draft.household_number}"]
             if self._full_digest(HOUSEHOLD_NUMBER, value) not in self._households
         }
         found = self._blind.find(HOUSEHOLD_NUMBER, values) if values else {}
@@ -408,19 +445,17 @@ class Importer:
     # -- blind index -------------------------------------------------------
 
     def _full_digest(self, kind: str, value: str) -> bytes:
-        key = self._services.keyring.blind_index_key
-        return hmac.new(key, f"{kind}\x1f{value}".encode(), sha256).digest()
+        return full_digest(self._services.keyring, kind, value)
 
     def _blind_row(self, kind: str, value: str, subject_id: UUID) -> tuple[Any, ...]:
         # The subject is new, so its key is made now and committed with the batch's
         # other keys before the batch's events are saved.
         return self._blind.row(kind, value, subject_id, self._keys.prepare(subject_id))
 
-    def _existing_people(self, registrations: list[Registration]) -> set[bytes]:
+    def _existing_people(self, drafts: list[PersonDraft]) -> set[bytes]:
         by_kind: dict[str, list[str]] = {}
-        for registration in registrations:
-            kind, value = person_key(registration)
-            by_kind.setdefault(kind, []).append(value)
+        for draft in drafts:
+            by_kind.setdefault(draft.key_kind, []).append(draft.key_value)
         found: set[bytes] = set()
         for kind, values in by_kind.items():
             for value in self._blind.find(kind, values):
@@ -429,7 +464,7 @@ class Importer:
 
     # -- ledger ------------------------------------------------------------
 
-    def _ledgered(self, file_sha256: str, batch: list[SourceRow]) -> dict[tuple[str, int], str]:
+    def _ledgered(self, file_sha256: str, batch: list[PreparedRow]) -> dict[tuple[str, int], str]:
         """Return (sheet, row) → village code for the batch rows the ledger already holds."""
         done: dict[tuple[str, int], str] = {}
         by_sheet: dict[str, list[int]] = {}
@@ -459,13 +494,13 @@ class Importer:
     def _reject(
         self,
         summary: ImportSummary,
-        row: SourceRow,
+        row: PreparedRow,
         problems: list[Problem],
         *,
         village: str | None,
         category: Category = REJECTED,
     ) -> None:
-        tally = self._tally(summary, village or _village_hint(row))
+        tally = self._tally(summary, village or row.village_hint)
         tally.rows += 1
         if category == DUPLICATE:
             summary.duplicates += 1
@@ -475,10 +510,10 @@ class Importer:
             tally.rejected += 1
         self._rejects.append(self._entry(row, problems, category))
 
-    def _entry(self, row: SourceRow, problems: list[Problem], category: Category) -> RejectEntry:
+    def _entry(self, row: PreparedRow, problems: list[Problem], category: Category) -> RejectEntry:
         return RejectEntry(
             sheet=row.sheet, row_number=row.row_number, category=category,
-            problems=list(problems), original=row.original,
+            problems=list(problems), original=row.original.cells(),
             column_headers=self._headers.get(row.sheet, {}),
         )
 
@@ -510,10 +545,10 @@ class Importer:
                     f" rejected={summary.rejected} duplicates={summary.duplicates}"),
         ))
 
-    def _source(self, source: FileSource, row: SourceRow) -> dict[str, Any]:
+    def _source(self, info: SourceInfo, row: PreparedRow) -> dict[str, Any]:
         # The same dict as Source.as_dict(), without the deep copy of dataclasses.asdict,
         # which cost about 3 % of the import's time. Every field of Source is flat.
-        stamp = Source(self._batch_id, source.file_name, row.sheet, row.row_number)
+        stamp = Source(self._batch_id, info.file_name, row.sheet, row.row_number)
         return {name: getattr(stamp, name) for name in _SOURCE_FIELDS}
 
 
@@ -544,60 +579,3 @@ def check_rejects_path(target: Path, source: Path) -> None:
         raise refuse("REJECTS_FOLDER_MISSING", "问题行工作簿所在的文件夹不存在，请先创建。",
                      "The folder for the rejects workbook does not exist; create it first.")
 
-
-def _rows(source: FileSource, headers: dict[str, dict[str, str]]) -> Iterator[SourceRow]:
-    for sheet in source.sheets():
-        headers[sheet.name] = {c.key: c.header for c in sheet.columns if c.key}
-        yield from sheet.rows()
-
-
-def _batches(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
-    iterator = iter(rows)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
-def _village_hint(row: SourceRow) -> str | None:
-    cell = row.cells.get("household_number")
-    text = cell.as_text().strip() if cell is not None else ""
-    return text[:12] if len(text) >= 12 and text[:12].isdigit() else None
-
-
-def person_key(registration: Registration) -> tuple[str, str]:
-    """Return the blind-index kind and normalised value that identify a person."""
-    if registration.document is not None:
-        return ID_NUMBER, registration.document.number
-    name, birth_date, village = no_id_dedup_key(registration)
-    return NAME_BIRTH_VILLAGE, f"{name}\x1f{birth_date.isoformat()}\x1f{village}"
-
-
-def person_pii(registration: Registration) -> dict[str, Any]:
-    """Return the personal fields of a registration, keyed as the field catalogue names them."""
-    document = registration.document
-    return {
-        "name": registration.name,
-        "ethnicity": registration.ethnicity,
-        "birth_date": registration.birth_date,
-        "id_type": str(document.type.value) if document else None,
-        "id_number": document.number if document else None,
-        "id_number_original": (
-            document.original if document and document.original != document.number else None
-        ),
-        "registered_address": registration.registered_address,
-        "group": registration.group,
-        "house_number": registration.house_number,
-        "current_address": registration.current_address,
-        "current_county": registration.current_county,
-        "household_number": registration.household_number,
-        "relationship": registration.relationship,
-        "marital_status": registration.marital_status,
-        "education": registration.education,
-        "hukou_type": registration.hukou_type,
-        "phone": registration.phone,
-        "move_date": registration.move_date,
-        "move_place": registration.move_place,
-        "move_county": registration.move_county,
-        "move_reason": registration.move_reason,
-        "marriage_cert_number": registration.marriage_cert_number,
-        "remark": registration.remark,
-    }
