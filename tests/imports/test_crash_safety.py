@@ -2,9 +2,10 @@
 
 The killed process is ``vault import`` in a child interpreter, on the backend under
 test. It is killed at random points: once the import ledger has reached a random
-row count, after a further random delay, so that kills land between batches, between
-a batch's key commit and its event save, and during projection catch-up. The seed is
-printed with every failure so that a failing order of kills can be replayed.
+row count, after a further random delay, so that kills land between batches, inside
+a batch's save, and during projection catch-up, with the process that prepares rows
+working ahead. The seed is printed with every failure so that a failing order of
+kills can be replayed.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ from vault.store.config import StoreConfig, config_from
 from .store_contents import read_store
 from .synthetic import write_residents_csv
 
-# Six batches of 500 rows: enough for kills inside and between batches and for
-# households that straddle a batch boundary.
-ROWS = 3000
+# Sixteen batches of 500 rows: enough for kills inside and between batches, for
+# households that straddle a batch boundary, and for five kills before the end at
+# several thousand rows per second (the file is over 64 KiB, so rows are prepared
+# in a second process).
+ROWS = 8000
 KILLS = 5
 CLERK = "clerk-crash"
 
@@ -100,9 +103,10 @@ def run_to_end(config: StoreConfig, path: Path) -> dict[str, object]:
     return summary
 
 
-def kill_at(config: StoreConfig, path: Path, ledger_rows: int, delay: float) -> bool:
+def kill_at(config: StoreConfig, path: Path, ledger_rows: int, delay: float) -> tuple[bool, int]:
     """Start the import and SIGKILL it ``delay`` seconds after the ledger reaches
-    ``ledger_rows`` rows. Return whether it was still running at that moment."""
+    ``ledger_rows`` rows. Return whether it was still running at that moment, and
+    how many child processes it had then (each must exit after the kill)."""
     counter = LedgerCounter(config)
     process = subprocess.Popen(
         import_command(config, path), env=child_environment(config),
@@ -112,15 +116,54 @@ def kill_at(config: StoreConfig, path: Path, ledger_rows: int, delay: float) -> 
         while process.poll() is None and counter.count() < ledger_rows:
             time.sleep(0.01)
         time.sleep(delay)
+        helpers = children_of(process.pid)
         if process.poll() is not None:
-            return False
+            return False, 0
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
-        return True
+        wait_until_gone(helpers)
+        return True, len(helpers)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=60)
+
+
+def children_of(pid: int) -> list[int]:
+    """Return the ids of the processes whose parent is ``pid`` (Linux /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name in parentheses may contain spaces; the parent id is
+            # the second field after it.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def wait_until_gone(pids: list[int], timeout: float = 20.0) -> None:
+    """Fail unless every process in ``pids`` has exited within ``timeout`` seconds.
+
+    The import's row-preparing child must not outlive a killed import: its next
+    write to the closed pipe ends it.
+    """
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while _alive(pid):
+            assert time.monotonic() < deadline, f"helper process {pid} outlived the import"
+            time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    # A zombie has exited; it waits only for its new parent to reap it.
+    return state != "Z"
 
 
 @pytest.fixture
@@ -150,14 +193,19 @@ def test_killed_import_equals_clean_run(
     context = f"random seed {seed}"
 
     kills = 0
+    helpers = 0
     counter = LedgerCounter(store_config)
-    targets = sorted(draw.randrange(0, ROWS - 1000) for _ in range(KILLS))
+    targets = sorted(draw.randrange(0, ROWS - 3000) for _ in range(KILLS))
     attempts = 0
     while kills < KILLS:
         attempts += 1
         assert attempts <= 3 * KILLS, f"the import kept finishing before the kill ({context})"
         target = max(targets[kills], counter.count())
-        kills += kill_at(store_config, path, target, draw.uniform(0.0, 0.4))
+        killed, children = kill_at(store_config, path, target, draw.uniform(0.0, 0.3))
+        kills += killed
+        helpers += children
+    # The file is large enough for a second process, which each kill must also end.
+    assert helpers > 0, context
     imported_before = counter.count()
     assert imported_before < ROWS, context
 

@@ -228,25 +228,27 @@ class FieldCipher:
                 f"originator_version must be between 0 and 2**64 - 1, got {originator_version}"
             )
         head = _HEADER.pack(FORMAT_VERSION, ALGORITHM_AES_256_GCM, self._key_version)
-        subject_part = _UUID_PREFIX + subject_id.bytes
-        event_part = b"".join((
+        # The associated data of field f is start + nonce + middle + part(f) + end,
+        # the same bytes as field_associated_data builds.
+        start = _LABEL_PART + _HEADER_PART_PREFIX + head
+        middle = _UUID_PREFIX + subject_id.bytes
+        end = b"".join((
             _UUID_PREFIX, originator_id.bytes,
             _VERSION_PREFIX, _ORIGINATOR_VERSION.pack(originator_version),
         ))
         nonces = os.urandom(NONCE_BYTES * len(present))
         encrypt = self._aead.encrypt
         sealed: dict[str, bytes] = {}
-        for index, (field, value) in enumerate(present):
-            plaintext = encode_value(value)
+        offset = 0
+        for field, value in present:
+            # Text is most fields; its encoding is written out here.
+            plaintext = _STR_TAG + value.encode() if type(value) is str else encode_value(value)
             if len(plaintext) > MAX_PLAINTEXT_BYTES:
                 raise ValueError(f"a field value may have at most {MAX_PLAINTEXT_BYTES} bytes")
-            nonce = nonces[index * NONCE_BYTES:(index + 1) * NONCE_BYTES]
-            header = head + nonce
-            associated_data = b"".join((
-                _LABEL_PART, _HEADER_PART_PREFIX, header, subject_part, _field_part(field),
-                event_part,
-            ))
-            sealed[field] = header + encrypt(nonce, plaintext, associated_data)
+            nonce = nonces[offset:offset + NONCE_BYTES]
+            offset += NONCE_BYTES
+            associated_data = b"".join((start, nonce, middle, _field_part(field), end))
+            sealed[field] = head + nonce + encrypt(nonce, plaintext, associated_data)
         return sealed
 
     def decrypt(
@@ -348,6 +350,7 @@ TAG_NONE: Final = 0x00
 TAG_STR: Final = 0x01
 TAG_DATE: Final = 0x02
 TAG_INT: Final = 0x03
+_STR_TAG: Final = bytes([TAG_STR])
 
 
 def encode_value(value: FieldValue) -> bytes:

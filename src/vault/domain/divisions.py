@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal, Protocol
 
@@ -213,6 +213,15 @@ class VillageTable:
     """The office's villages, versioned by date; an entry is retired, never deleted."""
 
     villages: tuple[Village, ...] = ()
+    # Code -> entries, built once: validation looks a code up for every row.
+    _by_code: dict[str, tuple[Village, ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[Village]] = {}
+        for village in self.villages:
+            index.setdefault(village.code, []).append(village)
+        object.__setattr__(self, "_by_code", {code: tuple(v) for code, v in index.items()})
 
     @classmethod
     def of(cls, villages: Iterable[Village]) -> VillageTable:
@@ -242,7 +251,7 @@ class VillageTable:
 
     def by_code(self, code: str) -> tuple[Village, ...]:
         """Return every entry (current and retired) with ``code``."""
-        return tuple(v for v in self.villages if v.code == code)
+        return self._by_code.get(code, ())
 
     def resolve_name(self, name: str, on: date, field: str = "village") -> Village:
         """Return the one village called ``name`` that was in use on ``on``.

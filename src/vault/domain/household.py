@@ -18,6 +18,15 @@ class SecondHead(DomainError):
     default_code = "HOUSEHOLD_SECOND_HEAD"
 
 
+def second_head() -> SecondHead:
+    """Return the error for a second head (户主) of one household."""
+    return SecondHead(
+        "该户已有户主，一户只能有一名户主。",
+        "This household already has a head; a household has exactly one head.",
+        field="relationship",
+    )
+
+
 class Household(Aggregate):
     """A registered household; members are referred to by person id only."""
 
@@ -54,11 +63,7 @@ class Household(Aggregate):
     ) -> None:
         """Add a person; raise ``SecondHead`` if they are a second head (户主)."""
         if relationship == HEAD and self.head is not None:
-            raise SecondHead(
-                "该户已有户主，一户只能有一名户主。",
-                "This household already has a head; a household has exactly one head.",
-                field="relationship",
-            )
+            raise second_head()
         # trigger_event runs the @event method below with these keywords, without the
         # argument coercion of calling it, which an import pays once per member.
         self.trigger_event(
@@ -69,6 +74,52 @@ class Household(Aggregate):
             pii_subject=person_id,
             pii={"relationship": relationship},
         )
+
+    def add_members(
+        self,
+        person_ids: list[UUID],
+        head: UUID | None,
+        actor: dict[str, Any],
+        source: dict[str, Any],
+    ) -> None:
+        """Add several persons in one event; ``head`` is the one among them who is head.
+
+        An import adds a batch's members of a household this way: one event per
+        household and batch instead of one per person. The head's id is personal
+        data of the household and is encrypted under the household's key; each
+        member's relationship stays in their own ``Person.Registered``. ``source``
+        names the first member's row. Raises ``SecondHead`` when the household has
+        a head already, and ``ValueError`` when ``head`` is not among ``person_ids``.
+        """
+        if head is not None and head not in person_ids:
+            raise ValueError("the head must be one of the persons added")
+        if head is not None and self.head is not None:
+            raise second_head()
+        self.trigger_event(
+            self.MembersJoined,
+            members=list(person_ids),
+            actor=actor,
+            source=source,
+            pii={"head": str(head)} if head is not None else {},
+        )
+
+    class MembersJoined(Aggregate.Event):
+        members: list[UUID]
+        actor: dict[str, Any]
+        source: dict[str, Any]
+        pii: dict[str, Any]
+
+    @event(MembersJoined)
+    def _members_joined(
+        self,
+        members: list[UUID],
+        actor: dict[str, Any],
+        source: dict[str, Any],
+        pii: dict[str, Any],
+    ) -> None:
+        self.members.extend(members)
+        if pii.get("head"):
+            self.head = UUID(pii["head"])
 
     class MemberJoined(Aggregate.Event):
         person_id: UUID

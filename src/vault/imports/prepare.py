@@ -22,7 +22,6 @@ import gc
 import hmac
 import multiprocessing
 import os
-import pickle
 import threading
 import warnings
 from collections.abc import Iterable, Iterator
@@ -47,10 +46,10 @@ from vault.domain.registration import (
     validate_row,
 )
 from vault.errors import ImportFailed, Problem, VaultError
-from vault.imports.cells import Cell
+from vault.imports.cells import EMPTY, Cell
 from vault.imports.readers import Skipped, SourceRow, open_source
 from vault.imports.readers import Source as FileSource
-from vault.store.blind import index_row
+from vault.store.blind import index_rows
 from vault.store.keystore import DATA_KEY_VERSION
 from vault.store.mapper import seal_fields
 
@@ -105,30 +104,66 @@ class PersonDraft(NamedTuple):
 
 
 class PackedCells:
-    """A row's original (header, cell) list, which crosses between processes as one blob.
+    """A row's original (header, cell) list, cheap to send between processes.
 
-    The importer needs a row's original cells only for the rejects workbook, so the
-    importing process keeps the pickled bytes and unpickles them only for a row that
-    goes there; unpickling every row's cells cost more than saving the row.
+    The importer needs a row's original cells only for the rejects workbook, so a
+    row crosses the pipe as its sheet's header tuple (one object for the whole
+    batch) and a tuple of plain values: the text of a text cell, ``None`` for an
+    empty one, and the four fields of any other cell. The cells are rebuilt only
+    for a row that goes to the rejects workbook.
     """
 
-    __slots__ = ("_blob", "_cells")
+    __slots__ = ("_cells", "_headers", "_values")
 
-    def __init__(self, cells: list[tuple[str, Cell]] | None, blob: bytes | None = None) -> None:
+    def __init__(
+        self,
+        cells: list[tuple[str, Cell]] | None,
+        headers: tuple[str, ...] = (),
+        values: tuple[Any, ...] = (),
+    ) -> None:
         self._cells = cells
-        self._blob = blob
+        self._headers = headers
+        self._values = values
 
     def cells(self) -> list[tuple[str, Cell]]:
         if self._cells is None:
-            # The blob comes from this import's own child process (see _child_main).
-            self._cells = pickle.loads(self._blob or b"")  # noqa: S301
+            self._cells = [(header, _unpack_cell(value))
+                           for header, value in zip(self._headers, self._values, strict=True)]
         return self._cells
 
     def __reduce__(self) -> tuple[Any, ...]:
-        blob = self._blob
-        if blob is None:
-            blob = pickle.dumps(self._cells, protocol=pickle.HIGHEST_PROTOCOL)
-        return (PackedCells, (None, blob))
+        if self._cells is None:
+            return (PackedCells, (None, self._headers, self._values))
+        headers = _shared_headers(tuple(header for header, _cell in self._cells))
+        values = tuple(_pack_cell(cell) for _header, cell in self._cells)
+        return (PackedCells, (None, headers, values))
+
+
+_header_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _shared_headers(headers: tuple[str, ...]) -> tuple[str, ...]:
+    # The same tuple object for every row of a sheet, so that pickle writes it once
+    # per batch and refers back to it for the other rows.
+    if len(_header_tuples) > 1000:
+        _header_tuples.clear()
+    return _header_tuples.setdefault(headers, headers)
+
+
+def _pack_cell(cell: Cell) -> Any:
+    if cell.kind == "text" and cell.number_format is None and cell.date_system == 1900:
+        return cell.value
+    if cell.kind == "empty":
+        return None
+    return (cell.value, cell.kind, cell.number_format, cell.date_system)
+
+
+def _unpack_cell(value: Any) -> Cell:
+    if value is None:
+        return EMPTY
+    if isinstance(value, str):
+        return Cell(value, "text")
+    return Cell(*value)
 
 
 class PreparedRow(NamedTuple):
@@ -162,14 +197,10 @@ class Preparer:
         data_key = new_data_key()
         wrapped = wrap_data_key(self._keyring, data_key, subject_id=person_id)
         cipher = FieldCipher(data_key, DATA_KEY_VERSION)
-        blind_rows = [
-            index_row(self._indexer, kind, value, person_id, cipher),
-            index_row(self._indexer, NAME_VILLAGE,
-                      f"{registration.name}\x1f{registration.village_code}", person_id, cipher),
-        ]
+        indexed = {kind: value,
+                   NAME_VILLAGE: f"{registration.name}\x1f{registration.village_code}"}
         if registration.phone:
-            blind_rows.append(index_row(self._indexer, PHONE, registration.phone, person_id,
-                                        cipher))
+            indexed[PHONE] = registration.phone
         person = PersonDraft(
             person_id=person_id,
             key_kind=kind,
@@ -187,7 +218,7 @@ class Preparer:
             wrapped_key=wrapped.blob,
             pii=seal_fields(cipher, person_pii(registration), subject_id=person_id,
                             originator_id=person_id, originator_version=Person.INITIAL_VERSION),
-            blind_rows=blind_rows,
+            blind_rows=index_rows(self._indexer, indexed, person_id, cipher),
             warnings=tuple(p for p in result.problems if p.severity == "warning"),
         )
         return PreparedRow(row.sheet, row.row_number, PackedCells(row.original), None, (), person)

@@ -340,37 +340,48 @@ def _columns_for(match: HeaderMatch) -> list[Column]:
     return columns
 
 
+class _Slot(NamedTuple):
+    """Where a header column's cell sits in a row (0-based), with its header and key."""
+
+    position: int
+    header: str
+    key: str | None
+
+
+def _slots(columns: Sequence[Column]) -> tuple[_Slot, ...]:
+    """Return the slots of ``columns``, computed once per sheet rather than per row."""
+    return tuple(_Slot(column.number - 1, column.header, column.key) for column in columns)
+
+
 def _build_row(
     sheet: str,
     row_number: int,
     *,
     raw: Sequence[Cell],
     filled: Sequence[Cell],
-    columns: Sequence[Column],
+    slots: Sequence[_Slot],
     hidden: bool,
 ) -> SourceRow | None:
-    """Return the row for ``columns``, or ``None`` when ``raw`` is blank.
+    """Return the row for the columns in ``slots``, or ``None`` when ``raw`` is blank.
 
     A row whose only value is in the ``seq`` column is blank too. ``filled`` is
     ``raw`` with merged ranges filled in; blankness is judged before that filling.
     """
-    blank = True
-    for column in columns:
-        position = column.number - 1
-        if column.key != "seq" and position < len(raw) and not raw[position].is_empty:
-            blank = False
+    width = len(raw)
+    for position, _header, key in slots:
+        if key != "seq" and position < width and not raw[position].is_empty:
             break
-    if blank:
+    else:
         return None
 
     cells: dict[str, Cell] = {}
     original: list[tuple[str, Cell]] = []
-    for column in columns:
-        position = column.number - 1
-        cell = filled[position] if position < len(filled) else EMPTY
-        original.append((column.header, cell))
-        if column.key is not None:
-            cells[column.key] = cell
+    filled_width = len(filled)
+    for position, header, key in slots:
+        cell = filled[position] if position < filled_width else EMPTY
+        original.append((header, cell))
+        if key is not None:
+            cells[key] = cell
     return SourceRow(sheet, row_number, cells, original, hidden)
 
 
@@ -952,6 +963,7 @@ def _read_sheet_rows(context: _WorkbookContext, plan: _SheetPlan) -> Iterator[So
     width = max(column.number for column in plan.columns)
     filler = _MergeFiller(plan.layout.merges)
     convert = context.converter.convert
+    slots = _slots(plan.columns)
     try:
         for row_number, row in _stream_rows(plan.worksheet, width):
             raw = [convert(cell) for cell in row[:width]]
@@ -963,7 +975,7 @@ def _read_sheet_rows(context: _WorkbookContext, plan: _SheetPlan) -> Iterator[So
             if row_hidden and not context.include_hidden:
                 continue
             built = _build_row(
-                plan.name, row_number, raw=raw, filled=filled, columns=plan.columns,
+                plan.name, row_number, raw=raw, filled=filled, slots=slots,
                 hidden=row_hidden or plan.hidden,
             )
             if built is not None:
@@ -1120,6 +1132,7 @@ def _open_csv(path: Path, content_sha256: str) -> Source:
         # of sex or ethnicity holds a handful). The cache lives only as long as this
         # read, and is emptied whenever it fills.
         shared: dict[str, Cell] = {}
+        slots = _slots(columns)
         for row_number, record in enumerate(_csv_records(path, encoding, delimiter), start=1):
             if row_number <= match.row_number:
                 continue
@@ -1128,7 +1141,7 @@ def _open_csv(path: Path, content_sha256: str) -> Source:
             cells = [shared.get(value) or shared.setdefault(value, text(value))
                      for value in record]
             built = _build_row(
-                sheet_name, row_number, raw=cells, filled=cells, columns=columns, hidden=False
+                sheet_name, row_number, raw=cells, filled=cells, slots=slots, hidden=False
             )
             if built is not None:
                 yield built

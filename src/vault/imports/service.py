@@ -28,7 +28,7 @@ from vault.audit import AuditRecord
 from vault.bootstrap import Services
 from vault.crypto.wrap import WrappedKey
 from vault.domain.actor import Actor, Source
-from vault.domain.household import Household, SecondHead
+from vault.domain.household import HEAD, Household, second_head
 from vault.domain.person import Person
 from vault.domain.registration import RowContext
 from vault.errors import InvalidValue, Problem
@@ -52,6 +52,7 @@ from vault.imports.readers import Skipped, estimate_rows
 from vault.imports.rejects import Category, RejectEntry, VillageSummary, write_rejects
 from vault.reference import county_codes
 from vault.store import blind
+from vault.store.database import Tx
 from vault.store.mapper import SealedFields
 from vault.villages import load_village_table
 
@@ -70,9 +71,10 @@ __all__ = [
 ]
 
 BATCH_SIZE = 500
-# The resident view catches up after this many persons are saved, and at the end of
-# the run. Each catch-up is a transaction of its own, so once per batch cost more
-# than the view's rows; during an import the view lags by fewer persons than this.
+# The resident view is brought up to date in each batch's own transaction. When that
+# cannot be done (another process saved events in between), it catches up from the
+# log once this many events are behind, and at the end of the run, because a
+# catch-up is a transaction of its own.
 _PROJECT_EVERY = 5000
 
 _INSERT_LEDGER = (
@@ -156,10 +158,22 @@ class ImportSummary:
 
 
 @dataclass
+class _Join:
+    """The members a batch adds to one household, and the head among them."""
+
+    household: Household
+    # The first member's row, for the event's source.
+    source: dict[str, Any]
+    members: list[UUID] = field(default_factory=list)
+    head: UUID | None = None
+
+
+@dataclass
 class _Pending:
     """The aggregates, keys, blind-index rows and ledger rows of one batch."""
 
     aggregates: dict[UUID, Any] = field(default_factory=dict)
+    joins: dict[UUID, _Join] = field(default_factory=dict)
     # New persons' Registered events, saved without their aggregates.
     events: list[Any] = field(default_factory=list)
     blind_rows: list[tuple[Any, ...]] = field(default_factory=list)
@@ -203,7 +217,7 @@ class Importer:
         self._rejects: list[RejectEntry] = []
         self._batch_id = uuid4().hex
         self._headers: dict[str, dict[str, str]] = {}
-        # Persons saved since the resident view last caught up.
+        # Events saved and not yet in the resident view.
         self._unprojected = 0
 
     # -- the run -----------------------------------------------------------
@@ -287,6 +301,12 @@ class Importer:
         pending = _Pending()
         for row, person in accepted:
             self._register(info, row, person, existing, pending, summary)
+        for join in pending.joins.values():
+            # One event per household and batch, however many of its members the
+            # batch has. The checks in _register keep a second head out.
+            join.household.add_members(join.members, join.head, self._actor.as_dict(),
+                                       join.source)
+            pending.aggregates[join.household.id] = join.household
 
         if self._check_only or not (pending.aggregates or pending.events):
             # Nothing to save, or every prepared key belonged to a repeat or a refused row.
@@ -294,17 +314,23 @@ class Importer:
             for aggregate in pending.aggregates.values():
                 aggregate.collect_events()
             return
-        # The keys go in the events' own transaction: a crash keeps both or neither.
+        # The keys go in the events' own transaction, and so does the resident view
+        # when it is up to date: a crash keeps all of them or none.
         self._app.save_with_rows(
             *pending.aggregates.values(),
             events=pending.events,
             rows=[self._keys.take_pending(), (blind.INSERT, pending.blind_rows),
                   (_INSERT_LEDGER, pending.ledger_rows)],
+            after_insert=self._project,
         )
-        self._unprojected += len(pending.events)
         if self._unprojected >= _PROJECT_EVERY:
             self._services.residents.catch_up()
             self._unprojected = 0
+
+    def _project(self, tx: Tx, saved: list[tuple[int, Any]]) -> None:
+        if not self._services.residents.apply_saved(tx, saved):
+            # Another writer came in between: the view catches up from the log.
+            self._unprojected += len(saved)
 
     def _register(
         self,
@@ -328,24 +354,20 @@ class Importer:
             return
 
         person_id = draft.person_id
-        # Held until the batch commits its keys; a row refused from here on leaves it
-        # uncommitted.
-        self._keys.adopt(person_id, WrappedKey(draft.wrapped_kek_id, draft.wrapped_key))
         household = self._household_for(draft, info, row, pending, summary)
         if household is not None:
-            # The household's event encrypts the relationship under the person's key
-            # when the batch is saved, after the commit: unwrap it now, while it is
-            # still pending, so that the mapper finds it in the key cache.
-            self._keys.cipher(person_id)
-            try:
-                household.add_member(
-                    person_id, draft.relationship, self._actor.as_dict(),
-                    self._source(info, row),
-                )
-            except SecondHead as error:
-                self._keys.forget_pending(person_id)
-                self._reject(summary, row, [error.problem()], village=draft.village_code)
+            join = pending.joins.get(household.id)
+            if draft.relationship == HEAD and (
+                    household.head is not None or (join is not None and join.head is not None)):
+                self._reject(summary, row, [second_head().problem()], village=draft.village_code)
                 return
+            if join is None:
+                join = pending.joins[household.id] = _Join(household, self._source(info, row))
+            join.members.append(person_id)
+            if draft.relationship == HEAD:
+                join.head = person_id
+        # Committed with the batch's events.
+        self._keys.adopt(person_id, WrappedKey(draft.wrapped_kek_id, draft.wrapped_key))
         registered = Person.registered_event(
             person_id,
             village_code=draft.village_code,
@@ -362,8 +384,6 @@ class Importer:
 
         self._seen_people.add(draft.key_digest)
         pending.events.append(registered)
-        if household is not None:
-            pending.aggregates[household.id] = household
         pending.blind_rows.extend(draft.blind_rows)
         pending.ledger_rows.append((
             info.content_sha256, row.sheet, row.row_number, summary.batch_id, str(person_id),
@@ -569,7 +589,8 @@ def check_rejects_path(target: Path, source: Path) -> None:
         raise refuse("REJECTS_PATH_NOT_XLSX", "问题行工作簿的文件名必须以 .xlsx 结尾。",
                      "The rejects workbook's file name must end in .xlsx.")
     if target.exists() and target.resolve() == source.resolve():
-        raise refuse("REJECTS_PATH_IS_INPUT", "问题行工作簿不能覆盖正在导入的文件，请换一个文件名。",
+        raise refuse("REJECTS_PATH_IS_INPUT",
+                     "问题行工作簿不能覆盖正在导入的文件，请换一个文件名。",
                      "The rejects workbook cannot replace the file being imported; choose"
                      " another name.")
     if target.exists():

@@ -54,6 +54,7 @@ class ResidentProjection:
             get_topic(Person.Registered): self._person_registered,
             get_topic(Person.IdNumberCorrected): self._id_number_corrected,
             get_topic(Household.Established): self._household_established,
+            get_topic(Household.MembersJoined): self._members_joined,
         }
         self._member_joined_topic = get_topic(Household.MemberJoined)
 
@@ -81,6 +82,43 @@ class ResidentProjection:
                 continue
             applied += len(notifications)
             start = notifications[-1].id
+
+    def apply_saved(self, tx: Tx, saved: Sequence[tuple[int, Any]]) -> bool:
+        """Apply events just saved in ``tx`` from memory, if the view is right behind them.
+
+        ``saved`` is (notification id, event) in log order, as
+        ``Registry.save_with_rows`` hands to its ``after_insert``. The view moves in
+        the events' own transaction, without reading or decoding them back, but
+        only when its position is the notification just before the first of them
+        and the ids follow on. Otherwise it returns ``False`` and leaves the view
+        to ``catch_up``, which reads the log as usual.
+        """
+        if not saved:
+            return True
+        first, last = saved[0][0], saved[-1][0]
+        if last - first != len(saved) - 1:
+            return False
+        tx.execute(
+            "INSERT INTO {projection_tracking} (projection, notification_id) VALUES (?, ?)"
+            " ON CONFLICT (projection) DO NOTHING",
+            (NAME, 0),
+        )
+        tx.execute(
+            "UPDATE {projection_tracking} SET notification_id = ?"
+            " WHERE projection = ? AND notification_id = ?",
+            (last, NAME, first - 1),
+        )
+        if tx.rowcount != 1:
+            return False
+        changes = _ViewChanges()
+        for _notification_id, event in saved:
+            handler = self._handlers.get(get_topic(type(event)))
+            if handler is not None:
+                handler(changes, event)
+            elif isinstance(event, Household.MemberJoined):
+                changes.members_joined(str(event.originator_id), event.originator_version, 1)
+        changes.write(tx)
+        return True
 
     def rebuild(self) -> int:
         """Drop the view and build it again from the first event."""
@@ -112,8 +150,8 @@ class ResidentProjection:
                 if notification.topic == self._member_joined_topic:
                     # Everything this handler needs is in the notification's columns,
                     # so the event is not decoded.
-                    changes.member_joined(
-                        str(notification.originator_id), notification.originator_version
+                    changes.members_joined(
+                        str(notification.originator_id), notification.originator_version, 1
                     )
                     continue
                 handler = self._handlers.get(notification.topic)
@@ -140,6 +178,11 @@ class ResidentProjection:
     def _id_number_corrected(self, changes: _ViewChanges, event: Any) -> None:
         changes.corrected.append(
             (event.sex, event.birth_year, event.originator_version, str(event.originator_id))
+        )
+
+    def _members_joined(self, changes: _ViewChanges, event: Any) -> None:
+        changes.members_joined(
+            str(event.originator_id), event.originator_version, len(event.members)
         )
 
     def _household_established(self, changes: _ViewChanges, event: Any) -> None:
@@ -169,9 +212,9 @@ class _ViewChanges:
         self.registered: list[tuple[Any, ...]] = []
         self.corrected: list[tuple[Any, ...]] = []
 
-    def member_joined(self, household_id: str, version: int) -> None:
+    def members_joined(self, household_id: str, version: int, count: int) -> None:
         counts = self.joined.setdefault(household_id, [0, version])
-        counts[0] += 1
+        counts[0] += count
         counts[1] = version
 
     def write(self, tx: Tx) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from vault.crypto.blind_index import BlindIndexer
-from vault.crypto.envelope import FieldCipher, decode_value, encode_value
+from vault.crypto.envelope import FieldCipher, decode_value
 from vault.errors import KeysError
 from vault.store.database import Database
 from vault.store.keystore import KeyStore
@@ -26,21 +26,24 @@ def _field(kind: str) -> str:
     return f"blind:{kind}"
 
 
-def index_row(
-    indexer: BlindIndexer, kind: str, value: str, subject_id: UUID, cipher: FieldCipher
-) -> tuple[Any, ...]:
-    """Return the ``INSERT`` parameters that index ``value`` for ``subject_id``.
+def index_rows(
+    indexer: BlindIndexer, values: dict[str, str], subject_id: UUID, cipher: FieldCipher
+) -> list[tuple[Any, ...]]:
+    """Return the ``INSERT`` parameters that index each kind's value for ``subject_id``.
 
-    ``cipher`` holds the subject's data key. The row needs no store, so an import can
-    build it in the process that prepares rows.
+    ``values`` maps blind-index kind to normalised value; ``cipher`` holds the
+    subject's data key. The rows need no store, so an import builds them in the
+    process that prepares rows.
     """
     # Version 0 marks the index entry: no event has version 0, so an index
     # envelope can never be taken for a field of an event, nor the reverse.
-    envelope = cipher.encrypt(
-        encode_value(value), subject_id=subject_id, field=_field(kind),
-        originator_id=subject_id, originator_version=0,
+    envelopes = cipher.encrypt_fields(
+        {_field(kind): value for kind, value in values.items()},
+        subject_id=subject_id, originator_id=subject_id, originator_version=0,
     )
-    return (kind, indexer.digest(kind, value), str(subject_id), envelope)
+    subject = str(subject_id)
+    return [(kind, indexer.digest(kind, value), subject, envelopes[_field(kind)])
+            for kind, value in values.items()]
 
 
 class BlindIndex:
@@ -53,7 +56,7 @@ class BlindIndex:
 
     def row(self, kind: str, value: str, subject_id: UUID, cipher: FieldCipher) -> tuple[Any, ...]:
         """Return the row that indexes ``value`` for ``subject_id``, to insert with its events."""
-        return index_row(self._indexer, kind, value, subject_id, cipher)
+        return index_rows(self._indexer, {kind: value}, subject_id, cipher)[0]
 
     def find(self, kind: str, values: Iterable[str]) -> dict[str, list[UUID]]:
         """Return, for each of ``values`` that is stored, the subjects that hold it."""

@@ -10,7 +10,8 @@ log can be routed, audited and projected without a key.
 
 from __future__ import annotations
 
-from base64 import b64decode, b64encode
+from base64 import b64decode
+from binascii import b2a_base64
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -66,7 +67,8 @@ def seal_fields(
         pii, subject_id=subject_id, originator_id=originator_id,
         originator_version=originator_version,
     )
-    return {field: b64encode(envelope).decode("ascii") for field, envelope in envelopes.items()}
+    return {field: b2a_base64(envelope, newline=False).decode("ascii")
+            for field, envelope in envelopes.items()}
 
 
 class EncryptingMapper(Mapper[UUID]):

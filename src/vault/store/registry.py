@@ -8,7 +8,7 @@ store owns a connection pool.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -22,11 +22,15 @@ from vault.clock import Clock
 from vault.crypto.keyring import Keyring
 from vault.errors import DataFolderMissing, StorageError
 from vault.store.config import StoreConfig
-from vault.store.database import Database
+from vault.store.database import Database, Tx
 from vault.store.keystore import KeyStore
 from vault.store.mapper import EncryptingMapper
-from vault.store.recorders import ROWS_KEYWORD
+from vault.store.recorders import AFTER_INSERT_KEYWORD, ROWS_KEYWORD
 from vault.store.schema import create_tables
+
+# Called inside the transaction that saved some events: (transaction, [(notification
+# id, event), ...]).
+AfterInsert = Callable[[Tx, list[tuple[int, DomainEventProtocol[UUID]]]], None]
 
 
 class Registry(Application[UUID]):
@@ -54,11 +58,15 @@ class Registry(Application[UUID]):
         *aggregates: Aggregate,
         events: Sequence[DomainEventProtocol[UUID]] = (),
         rows: Sequence[tuple[str, Sequence[Sequence[Any]]]] = (),
+        after_insert: AfterInsert | None = None,
     ) -> None:
         """Save ``aggregates`` and ``events`` and insert ``rows`` atomically.
 
         ``rows`` are (portable SQL, parameter rows) pairs. ``events`` are new events
         saved without their aggregate, after the aggregates' pending events.
+        ``after_insert`` runs in the same transaction once the events are in, with
+        (notification id, event) pairs in log order: a projection can bring its
+        view up to date in the events' own transaction.
 
         The pending events go straight to the event store. ``Application.save`` would
         do the same, after testing each object against eventsourcing's runtime
@@ -69,8 +77,15 @@ class Registry(Application[UUID]):
         if self.repository.cache is not None or self.snapshots is not None:
             raise RuntimeError("save_with_rows does not fill aggregate caches or snapshots")
         translated = [(self.db.translate(sql), [tuple(r) for r in params]) for sql, params in rows]
-        pending = [event for aggregate in aggregates for event in aggregate.collect_events()]
-        self.events.put([*pending, *events], **{ROWS_KEYWORD: translated})
+        saved = [*(event for aggregate in aggregates for event in aggregate.collect_events()),
+                 *events]
+        options: dict[str, Any] = {ROWS_KEYWORD: translated}
+        if after_insert is not None:
+            def run_after(cursor: Any, notification_ids: Sequence[int]) -> None:
+                after_insert(self.db.wrap(cursor),
+                             list(zip(notification_ids, saved, strict=True)))
+            options[AFTER_INSERT_KEYWORD] = run_after
+        self.events.put(saved, **options)
 
 
 class Store:
