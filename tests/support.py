@@ -43,10 +43,10 @@ def account(
 
 def run_import(
     services: Services, clerk: Account, path: Path, *, check_only: bool = False,
-    rejects: Path | None = None,
+    rejects: Path | None = None, parallel: bool | None = None,
 ) -> ImportSummary:
     """Import ``path`` as ``clerk`` the way ``vault import`` does."""
     authorise = import_authoriser(load_policies(policies_dir()), clerk)
     actor = Actor(clerk.account_id, "clerk", clerk.jurisdiction)
     importer = Importer(services, actor, authorise, check_only=check_only)
-    return importer.run(path, rejects_path=rejects)
+    return importer.run(path, rejects_path=rejects, parallel=parallel)

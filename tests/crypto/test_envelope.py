@@ -340,3 +340,30 @@ def test_decode_rejects_noncanonical(encoded: bytes) -> None:
     assert raised.value.code == "VALUE_DECODING_FAILED"
     assert raised.value.field == "birth_date"
     assert raised.value.__cause__ is None
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=30), field_values, max_size=25),
+       field_contexts())
+def test_encrypt_fields_makes_the_envelopes_of_encrypt_value(
+    values: dict[str, Any], context: dict[str, Any]
+) -> None:
+    cipher = FieldCipher(KEY, 7)
+    event = {key: context[key] for key in ("subject_id", "originator_id", "originator_version")}
+
+    sealed = cipher.encrypt_fields(values, **event)
+
+    assert set(sealed) == {field for field, value in values.items() if value is not None}
+    for field, envelope in sealed.items():
+        # Each envelope opens as if encrypt_value had made it for that field, and
+        # for no other field of the same event.
+        assert cipher.decrypt_value(envelope, field=field, **event) == values[field]
+        with pytest.raises(DecryptionFailed):
+            cipher.decrypt_value(envelope, field=field + "x", **event)
+
+
+def test_encrypt_fields_refuses_a_version_out_of_range() -> None:
+    cipher = FieldCipher(KEY, 1)
+
+    with pytest.raises(ValueError, match="originator_version"):
+        cipher.encrypt_fields({"name": "x"}, subject_id=uuid4(), originator_id=uuid4(),
+                              originator_version=2**64)

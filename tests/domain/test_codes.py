@@ -189,3 +189,24 @@ def test_normalisation_note_for_combined_form() -> None:
     assert note.severity == "note"
     assert HUKOU_TYPE.normalisation_note("2", value) is None
     assert HUKOU_TYPE.normalisation_note("农业户口", value) is None
+
+
+@pytest.mark.parametrize("raw", ["2", "农业", "2 农业户口", " 农业 ", "学龄前"])
+def test_read_remembers_what_parse_optional_gives(raw: str) -> None:
+    table = HUKOU_TYPE if raw != "学龄前" else EDUCATION
+    expected = table.parse_optional(raw)
+    note = table.normalisation_note(raw, expected) if expected is not None else None
+
+    assert table.read(raw) == (expected, note)
+    assert table.read(raw) == (expected, note)
+
+
+def test_read_raises_afresh_for_unknown_text() -> None:
+    errors = []
+    for _ in range(2):
+        with pytest.raises(InvalidValue) as raised:
+            HUKOU_TYPE.read("火星户口")
+        errors.append(raised.value)
+
+    assert errors[0] is not errors[1]
+    assert errors[0].code == errors[1].code == "CODE_UNKNOWN"

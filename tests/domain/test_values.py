@@ -16,6 +16,7 @@ from vault.domain.values import (
     parse_phone,
     parse_text,
     serial_to_date,
+    text_cell_value,
 )
 from vault.errors import InvalidValue
 from vault.imports.cells import Cell
@@ -316,3 +317,25 @@ def test_computed_formula_cell_rejected() -> None:
 
 def test_number_cell_reads_as_text() -> None:
     assert cell_text(Cell(3.0, "number"), "group") == "3"
+
+
+def _outcome(function: object, *args: object) -> object:
+    try:
+        return function(*args)  # type: ignore[operator]
+    except InvalidValue as error:
+        return error.code
+
+
+@given(st.text(max_size=120), st.sampled_from(["name", "remark", "group", "phone"]))
+def test_text_cell_value_agrees_with_the_general_path(text: str, field: str) -> None:
+    # The quick check must give what cell_text and parse_text give, or the same error.
+    cell = Cell(text, "text") if text else Cell(None, "empty")
+
+    assert _outcome(text_cell_value, cell, field) == _outcome(
+        lambda c, f: parse_text(cell_text(c, f), f), cell, field)
+
+
+@given(st.text(alphabet="\u3007\u4e00\u4e8c\u5f20\u9fa5\u3400\uf900", min_size=1, max_size=8))
+def test_names_of_plain_ideographs_come_back_unchanged(name: str) -> None:
+    assert parse_name(name).value == name
+    assert parse_name(name).problems == ()

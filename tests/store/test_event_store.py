@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -21,7 +22,9 @@ from vault.crypto.keyring import create_development_keyring
 from vault.errors import DataKeyMissing, DecryptionFailed, KeyringInvalid
 from vault.projections.residents import ResidentProjection, _Overtaken
 from vault.store.config import StoreConfig
+from vault.store.mapper import SealedFields, seal_fields
 from vault.store.reader import FieldReader
+from vault.store.recorders import _PLAIN_INSERT
 
 PII = {"name": "测试甲", "birth_date": date(1980, 3, 15), "id_number": "331024198003152315"}
 
@@ -196,3 +199,128 @@ def test_own_keyring_reopens(store_config: StoreConfig) -> None:
 
     with open_services(store_config, FixedClock(TODAY), keyring=keyring) as reopened:
         assert reopened.keyring.active_kek.kek_id == "kek-2"
+
+
+def test_household_adds_a_batch_of_members_in_one_event(services: Services) -> None:
+    """add_members records several members and their head; a replay gives them back."""
+    household = Household(village_code="331024103201", actor={}, source={}, pii={})
+    people = [_person() for _ in range(3)]
+    household.add_members([p.id for p in people], people[1].id, {}, {"batch_id": "test"})
+    _save(services, household, *people)
+    services.store.keys.forget_cache()
+
+    loaded = services.store.app.repository.get(household.id)
+
+    assert loaded.members == [p.id for p in people]
+    assert loaded.head == people[1].id
+    assert loaded.version == 2
+    # The head's id is the household's personal data: sealed, not in the clear.
+    stored = services.store.app.recorder.select_events(household.id)[-1].state
+    assert str(people[1].id).encode() not in stored
+    with pytest.raises(SecondHead):
+        loaded.add_member(uuid4(), "02", {}, {})
+    with pytest.raises(SecondHead):
+        new = uuid4()
+        loaded.add_members([new], new, {}, {})
+
+
+def test_household_refuses_a_head_from_outside_the_batch() -> None:
+    household = Household(village_code="331024103201", actor={}, source={}, pii={})
+
+    with pytest.raises(ValueError, match="head"):
+        household.add_members([uuid4()], uuid4(), {}, {})
+
+
+def test_projection_counts_members_joined_in_batches(services: Services) -> None:
+    """The household view counts every member of a MembersJoined event."""
+    household = Household(village_code="331024103201", actor={}, source={}, pii={})
+    people = [_person() for _ in range(4)]
+    household.add_members([p.id for p in people[:3]], None, {}, {})
+    household.add_member(people[3].id, None, {}, {})
+    _save(services, household, *people)
+
+    ResidentProjection(services.store).catch_up()
+
+    with services.store.db.transaction(commit=False) as tx:
+        members = tx.scalar("SELECT members FROM {households} WHERE household_id = ?",
+                            (str(household.id),))
+    assert members == 4
+
+
+def test_sealed_fields_are_stored_only_for_their_own_event(services: Services) -> None:
+    """Fields sealed for one event are refused on another subject or version."""
+    person_id = uuid4()
+    services.store.keys.create_keys([person_id])
+    cipher = services.store.keys.cipher(person_id)
+    sealed = seal_fields(cipher, {"name": "测试乙"}, subject_id=person_id,
+                         originator_id=person_id, originator_version=1)
+    attributes = {
+        "village_code": "331024103201", "sex": "2", "birth_year": 1990,
+        "resident_category": "1", "record_status": ACTIVE, "household_id": None,
+        "actor": {}, "source": {},
+    }
+    wrong = SealedFields(sealed, subject_id=person_id, originator_id=person_id,
+                         originator_version=2)
+    with pytest.raises(ValueError, match="another subject or event"):
+        services.store.app.save_with_rows(
+            events=[Person.registered_event(person_id, pii=wrong, **attributes)])
+
+    right = SealedFields(sealed, subject_id=person_id, originator_id=person_id,
+                         originator_version=1)
+    services.store.app.save_with_rows(
+        events=[Person.registered_event(person_id, pii=right, **attributes)])
+    services.store.keys.forget_cache()
+    assert services.store.app.repository.get(person_id).pii == {"name": "测试乙"}
+
+
+def test_keys_taken_into_a_failed_save_are_not_stored(services: Services) -> None:
+    """Keys inserted in the events' transaction roll back with them."""
+    person = _person()
+    services.store.keys.prepare(person.id)
+
+    def fail(_tx: object, _saved: object) -> None:
+        raise RuntimeError("stop before commit")
+
+    with pytest.raises(RuntimeError, match="stop before commit"):
+        services.store.app.save_with_rows(
+            person, rows=[services.store.keys.take_pending()], after_insert=fail)
+
+    with services.store.db.transaction(commit=False) as tx:
+        assert tx.scalar("SELECT COUNT(*) FROM {data_keys}") == 0
+    assert services.store.app.recorder.select_events(person.id) == []
+
+
+def test_view_applies_saved_events_only_right_behind_them(services: Services) -> None:
+    """apply_saved moves the view in the save's transaction only from the position before."""
+    projection = ResidentProjection(services.store)
+    first, second = _person(), _person()
+    applied: list[bool] = []
+
+    def project(tx: Any, saved: Any) -> None:
+        applied.append(projection.apply_saved(tx, saved))
+
+    services.store.keys.create_keys([first.id, second.id])
+    services.store.app.save_with_rows(first, after_insert=project)
+    # An event saved without the view leaves it behind: the next one cannot jump it.
+    services.store.app.save(second)
+    third = _person()
+    services.store.keys.create_keys([third.id])
+    services.store.app.save_with_rows(third, after_insert=project)
+
+    assert applied == [True, False]
+    assert projection.position() == 1
+    assert projection.catch_up() == 2
+    with services.store.db.transaction(commit=False) as tx:
+        assert tx.scalar("SELECT COUNT(*) FROM {residents}") == 3
+
+
+@pytest.mark.parametrize(("sql", "plain"), [
+    ('INSERT INTO "s"."vault_blind_index" (kind, digest, subject_id, envelope)'
+     " VALUES (%s, %s, %s, %s)", True),
+    ('INSERT INTO "s"."vault_households" (household_id, members) VALUES (%s, 0)', False),
+    ('INSERT INTO "s"."vault_settings" (key, value) VALUES (%s, %s)'
+     " ON CONFLICT (key) DO NOTHING", False),
+])
+def test_only_plain_inserts_are_copied(sql: str, plain: bool) -> None:
+    """COPY replaces only an INSERT of one placeholder per column, nothing else."""
+    assert (_PLAIN_INSERT.fullmatch(sql) is not None) is plain

@@ -18,6 +18,8 @@ province of 27 million gives 22.
 from __future__ import annotations
 
 import hmac
+import struct
+from functools import lru_cache
 from typing import Final
 
 from vault.crypto.envelope import join_length_prefixed
@@ -67,12 +69,23 @@ class BlindIndexer:
             raise ValueError(f"unknown blind-index kind {kind!r}; expected one of {sorted(KINDS)}")
 
         # Step 1: HMAC-SHA256 over the length-prefixed kind and value, so that no
-        # (kind, value) pair can produce the message of another pair.
-        message = join_length_prefixed(kind.encode("utf-8"), normalised_value.encode("utf-8"))
+        # (kind, value) pair can produce the message of another pair. The kind's
+        # part is the same for every value and is cached.
+        value = normalised_value.encode("utf-8")
+        message = b"".join((_kind_part(kind), _LENGTH.pack(len(value)), value))
         mac = hmac.digest(self._key, message, "sha256")
 
         # Step 2: keep the first ``bits`` bits as an unsigned integer.
         return int.from_bytes(mac[:8], "big") >> (64 - self._bits)
+
+
+_LENGTH = struct.Struct(">I")
+
+
+@lru_cache(maxsize=len(KINDS))
+def _kind_part(kind: str) -> bytes:
+    # The first part of join_length_prefixed(kind, value), for one kind.
+    return join_length_prefixed(kind.encode("utf-8"))
 
 
 def recommended_bits(population: int, coincidences: int = 4) -> int:

@@ -220,9 +220,6 @@ class FieldCipher:
         and the nonces come from one call to the random source, because an import
         encrypts about fifteen fields per person.
         """
-        present = [(field, value) for field, value in values.items() if value is not None]
-        if not present:
-            return {}
         if not 0 <= originator_version <= MAX_ORIGINATOR_VERSION:
             raise ValueError(
                 f"originator_version must be between 0 and 2**64 - 1, got {originator_version}"
@@ -236,11 +233,14 @@ class FieldCipher:
             _UUID_PREFIX, originator_id.bytes,
             _VERSION_PREFIX, _ORIGINATOR_VERSION.pack(originator_version),
         ))
-        nonces = os.urandom(NONCE_BYTES * len(present))
+        # Enough nonces for every field; those of fields left out go unused.
+        nonces = os.urandom(NONCE_BYTES * len(values))
         encrypt = self._aead.encrypt
         sealed: dict[str, bytes] = {}
         offset = 0
-        for field, value in present:
+        for field, value in values.items():
+            if value is None:
+                continue
             # Text is most fields; its encoding is written out here.
             plaintext = _STR_TAG + value.encode() if type(value) is str else encode_value(value)
             if len(plaintext) > MAX_PLAINTEXT_BYTES:

@@ -56,6 +56,10 @@ def _clean(raw: str) -> str:
     return "".join(char for char in text if not is_white_space(char))
 
 
+# The most distinct texts one code table remembers readings of (see CodeTable.read).
+_MAX_READINGS = 4096
+
+
 class CodeTable:
     """A code table: codes with labels, everyday wordings, and words meaning "none".
 
@@ -91,6 +95,7 @@ class CodeTable:
         self._pad_codes = pad_codes
         self._foreign_numbers = foreign_numbers_in_combined
         self.empty_words = frozenset(_clean(word) for word in empty_words)
+        self._readings: dict[str, tuple[CodeValue | None, Problem | None]] = {}
 
     def label(self, code: str) -> str:
         """Return the label of ``code``; raise ``KeyError`` for an unknown code."""
@@ -158,6 +163,23 @@ class CodeTable:
     def allowed_codes(self) -> str:
         """Return the codes with their labels, for English messages."""
         return ", ".join(f"{v.code} {v.label}" for v in self.values)
+
+    def read(self, raw: str) -> tuple[CodeValue | None, Problem | None]:
+        """Return ``parse_optional(raw)`` and, for a value, its ``normalisation_note``.
+
+        Successful readings are remembered per distinct text (a column holds a
+        handful of wordings over thousands of rows); a text that raises is checked
+        again each time, so the error is always a fresh exception.
+        """
+        known = self._readings.get(raw)
+        if known is not None:
+            return known
+        value = self.parse_optional(raw)
+        reading = (value, self.normalisation_note(raw, value) if value is not None else None)
+        if len(self._readings) >= _MAX_READINGS:
+            self._readings.clear()
+        self._readings[raw] = reading
+        return reading
 
     def normalisation_note(self, raw: str, value: CodeValue) -> Problem | None:
         """Return a note when ``raw`` was not typed as the bare code or the bare label."""

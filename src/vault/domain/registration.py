@@ -40,6 +40,8 @@ from vault.domain.idnumbers import (
     parse_document_type,
 )
 from vault.domain.values import (
+    MAX_TEXT_LENGTH_DEFAULT,
+    MAX_TEXT_LENGTHS,
     parse_date,
     parse_name,
     parse_phone,
@@ -153,6 +155,10 @@ def _missing(key: str) -> Problem:
                    "error")
 
 
+# A value starting with one of these is not plain text (the empty string gives "").
+_NOT_PLAIN_STARTS = frozenset(("", " ", "=", "@", "+", "-", "'"))
+
+
 class _Row:
     """The cells of one row and the problems found so far."""
 
@@ -168,7 +174,14 @@ class _Row:
         self.problems.extend(problems)
 
     def text(self, key: str, *, required: bool = False) -> str | None:
-        cell = self.cell(key)
+        cell = self.cells.get(key, EMPTY)
+        value = cell.value
+        if (cell.kind == "text" and type(value) is str and value.isprintable()
+                and value[:1] not in _NOT_PLAIN_STARTS and value[-1] != " "
+                and len(value) <= MAX_TEXT_LENGTHS.get(key, MAX_TEXT_LENGTH_DEFAULT)):
+            # The common case, as in text_cell_value: nothing below would change or
+            # refuse this value. The empty string starts with "" and is not taken.
+            return value
         if cell.is_empty:
             if required:
                 self.add(_missing(key))
@@ -185,7 +198,7 @@ class _Row:
         if raw is None:
             return None
         try:
-            value = table.parse_optional(raw)
+            value, note = table.read(raw)
         except InvalidValue as error:
             self.add(error.problem())
             return None
@@ -193,7 +206,6 @@ class _Row:
             if required:
                 self.add(_missing(key))
             return None
-        note = table.normalisation_note(raw, value)
         if note is not None:
             self.add(note)
         return value.code

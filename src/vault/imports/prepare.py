@@ -92,6 +92,9 @@ class PersonDraft(NamedTuple):
     resident_category: str | None
     record_status: str
     household_number: str | None
+    # The household's blind-index value and its full keyed digest, when it has a number.
+    household_key: str | None
+    household_digest: bytes | None
     registered_address: str | None
     relationship: str | None
     wrapped_kek_id: str
@@ -197,6 +200,8 @@ class Preparer:
         data_key = new_data_key()
         wrapped = wrap_data_key(self._keyring, data_key, subject_id=person_id)
         cipher = FieldCipher(data_key, DATA_KEY_VERSION)
+        household_key = (f"{registration.village_code}\x1f{registration.household_number}"
+                         if registration.household_number else None)
         indexed = {kind: value,
                    NAME_VILLAGE: f"{registration.name}\x1f{registration.village_code}"}
         if registration.phone:
@@ -212,6 +217,9 @@ class Preparer:
             resident_category=registration.resident_category,
             record_status=FLAGGED if registration.document is None else ACTIVE,
             household_number=registration.household_number,
+            household_key=household_key,
+            household_digest=(full_digest(self._keyring, HOUSEHOLD_NUMBER, household_key)
+                              if household_key else None),
             registered_address=registration.registered_address,
             relationship=registration.relationship,
             wrapped_kek_id=wrapped.kek_id,
@@ -462,7 +470,7 @@ def _worker_failed(error_class: str) -> ImportFailed:
 
 def full_digest(keyring: Keyring, kind: str, value: str) -> bytes:
     """Return the untruncated keyed digest of a blind-index value, for repeats in one run."""
-    return hmac.new(keyring.blind_index_key, f"{kind}\x1f{value}".encode(), sha256).digest()
+    return hmac.digest(keyring.blind_index_key, f"{kind}\x1f{value}".encode(), sha256)
 
 
 def village_hint(row: SourceRow) -> str | None:

@@ -172,6 +172,8 @@ class _Join:
 class _Pending:
     """The aggregates, keys, blind-index rows and ledger rows of one batch."""
 
+    # The time the batch's ledger rows record.
+    recorded_at: str
     aggregates: dict[UUID, Any] = field(default_factory=dict)
     joins: dict[UUID, _Join] = field(default_factory=dict)
     # New persons' Registered events, saved without their aggregates.
@@ -298,7 +300,7 @@ class Importer:
 
         existing = self._existing_people([person for _, person in accepted])
         self._find_stored_households([person for _, person in accepted])
-        pending = _Pending()
+        pending = _Pending(recorded_at=self._services.clock.now().isoformat())
         for row, person in accepted:
             self._register(info, row, person, existing, pending, summary)
         for join in pending.joins.values():
@@ -387,7 +389,7 @@ class Importer:
         pending.blind_rows.extend(draft.blind_rows)
         pending.ledger_rows.append((
             info.content_sha256, row.sheet, row.row_number, summary.batch_id, str(person_id),
-            str(household.id) if household else None, self._services.clock.now().isoformat(),
+            str(household.id) if household else None, pending.recorded_at,
         ))
         summary.registered += 1
         tally.rows += 1
@@ -408,10 +410,10 @@ class Importer:
         summary: ImportSummary,
     ) -> Household | None:
         number = draft.household_number
-        if not number:
+        value = draft.household_key
+        full = draft.household_digest
+        if not number or value is None or full is None:
             return None
-        value = f"{draft.village_code}\x1f{number}"
-        full = self._full_digest(HOUSEHOLD_NUMBER, value)
         household_id = self._households.get(full)
         if household_id is None:
             household_id = self._stored_household(value)
@@ -451,11 +453,9 @@ class Importer:
         # Nothing is saved while a batch registers its rows, so a look-up made before
         # the batch returns what a look-up per row would.
         values = {
-            value
+            draft.household_key
             for draft in drafts
-            if draft.household_number
-            for value in [f"{draft.village_code}\x1f{draft.household_number}"]
-            if self._full_digest(HOUSEHOLD_NUMBER, value) not in self._households
+            if draft.household_key and draft.household_digest not in self._households
         }
         found = self._blind.find(HOUSEHOLD_NUMBER, values) if values else {}
         self._stored_households = {
