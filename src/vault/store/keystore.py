@@ -47,10 +47,10 @@ class KeyStore:
         return self._keyring
 
     def prepare(self, subject_id: UUID) -> FieldCipher:
-        """Make a data key for a new subject, held in memory until ``commit_pending``.
+        """Make a data key for a new subject, held in memory until it is committed.
 
-        Callers commit before saving any event that uses the key; the mapper finds
-        the key here in the meantime.
+        Callers commit the key before the events that use it (``commit_pending``) or
+        with them (``take_pending``); the mapper finds the key here in the meantime.
         """
         data_key = new_data_key()
         wrapped = wrap_data_key(self._keyring, data_key, subject_id=subject_id)
@@ -60,16 +60,11 @@ class KeyStore:
         return cipher
 
     def adopt(self, subject_id: UUID, wrapped: WrappedKey) -> None:
-        """Hold a key wrapped elsewhere (an import's preparing process) until ``commit_pending``.
+        """Hold a key wrapped elsewhere (an import's preparing process) until it is committed.
 
         The key is unwrapped only if ``cipher`` asks for it before the commit.
         """
         self._pending[subject_id] = wrapped
-
-    def forget_pending(self, subject_id: UUID) -> None:
-        """Drop one prepared or adopted key that no event will use."""
-        self._pending.pop(subject_id, None)
-        self._cache.pop(subject_id, None)
 
     def commit_pending(self) -> None:
         """Commit every prepared key in one transaction."""
