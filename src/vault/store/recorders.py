@@ -18,6 +18,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 
+from vault.store.database import SQLITE_WRITER_PRAGMA
+
 ROWS_KEYWORD = "vault_rows"
 # A callable (cursor, notification ids) run in the same transaction after the events
 # are inserted, with the ids in the order of the events.
@@ -34,6 +36,7 @@ class SQLiteRegistryRecorder(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        c.execute(SQLITE_WRITER_PRAGMA)
         _write_rows(c, kwargs)
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
         after = kwargs.get(AFTER_INSERT_KEYWORD)
