@@ -22,6 +22,7 @@ from vault.crypto.keyring import create_development_keyring
 from vault.errors import DataKeyMissing, DecryptionFailed, KeyringInvalid
 from vault.projections.residents import ResidentProjection, _Overtaken
 from vault.store.config import StoreConfig
+from vault.store.blind import INSERT as BLIND_INSERT
 from vault.store.mapper import SealedFields, seal_fields
 from vault.store.reader import FieldReader
 from vault.store.recorders import _PLAIN_INSERT
@@ -324,3 +325,29 @@ def test_view_applies_saved_events_only_right_behind_them(services: Services) ->
 def test_only_plain_inserts_are_copied(sql: str, plain: bool) -> None:
     """COPY replaces only an INSERT of one placeholder per column, nothing else."""
     assert (_PLAIN_INSERT.fullmatch(sql) is not None) is plain
+
+
+def test_blind_find_passes_over_subjects_known_to_hold_other_values(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """find() skips the rows of subjects in known_other without loading their keys."""
+    mine, theirs = uuid4(), uuid4()
+    services.store.keys.create_keys([mine, theirs])
+    rows = [services.blind.row("id_number", "331024199001011234", subject,
+                               services.store.keys.cipher(subject)) for subject in (mine, theirs)]
+    services.store.app.save_with_rows(rows=[(BLIND_INSERT, rows)])
+    services.store.keys.forget_cache()
+    loaded: list[UUID] = []
+    load = services.store.keys.load
+
+    def recording_load(subject_ids: Any) -> None:
+        wanted = list(subject_ids)
+        loaded.extend(wanted)
+        load(wanted)
+
+    monkeypatch.setattr(services.store.keys, "load", recording_load)
+
+    found = services.blind.find("id_number", ["331024199001011234"], known_other={mine.int})
+
+    assert found == {"331024199001011234": [theirs]}
+    assert loaded == [theirs]

@@ -211,6 +211,10 @@ class Importer:
         # Full (untruncated) digests of the people and households seen in this run,
         # so that a repeat inside the file is caught without another query.
         self._seen_people: set[bytes] = set()
+        # The persons and households registered by this run (UUID.int). Their values
+        # are in the digests above, so a store look-up passes over their index rows,
+        # which in a large import are most of the candidates.
+        self._registered: set[int] = set()
         self._households: OrderedDict[bytes, UUID] = OrderedDict()
         self._household_cache: OrderedDict[UUID, Household] = OrderedDict()
         # Stored households of the current batch's household numbers, looked up in one
@@ -387,6 +391,7 @@ class Importer:
         )
 
         self._seen_people.add(draft.key_digest)
+        self._registered.add(person_id.int)
         pending.events.append(registered)
         pending.blind_rows.extend(draft.blind_rows)
         pending.ledger_rows.append((
@@ -430,6 +435,7 @@ class Importer:
             pii={"household_number": number, "household_address": draft.registered_address},
         )
         self._households[full] = household.id
+        self._registered.add(household.id.int)
         self._household_cache[household.id] = household
         pending.blind_rows.append(self._blind_row(HOUSEHOLD_NUMBER, value, household.id))
         summary.households += 1
@@ -448,7 +454,7 @@ class Importer:
     def _stored_household(self, value: str) -> UUID | None:
         if value in self._stored_households:
             return self._stored_households[value]
-        matches = self._blind.find(HOUSEHOLD_NUMBER, [value])
+        matches = self._blind.find(HOUSEHOLD_NUMBER, [value], known_other=self._registered)
         return next(iter(matches.get(value, ())), None)
 
     def _find_stored_households(self, drafts: list[PersonDraft]) -> None:
@@ -459,7 +465,8 @@ class Importer:
             for draft in drafts
             if draft.household_key and draft.household_digest not in self._households
         }
-        found = self._blind.find(HOUSEHOLD_NUMBER, values) if values else {}
+        found = (self._blind.find(HOUSEHOLD_NUMBER, values, known_other=self._registered)
+                 if values else {})
         self._stored_households = {
             value: next(iter(found.get(value, ())), None) for value in values
         }
@@ -480,7 +487,7 @@ class Importer:
             by_kind.setdefault(draft.key_kind, []).append(draft.key_value)
         found: set[bytes] = set()
         for kind, values in by_kind.items():
-            for value in self._blind.find(kind, values):
+            for value in self._blind.find(kind, values, known_other=self._registered):
                 found.add(self._full_digest(kind, value))
         return found
 

@@ -8,7 +8,7 @@ decrypts the few candidates and compares exactly.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import Any
 from uuid import UUID
 
@@ -58,8 +58,15 @@ class BlindIndex:
         """Return the row that indexes ``value`` for ``subject_id``, to insert with its events."""
         return index_rows(self._indexer, {kind: value}, subject_id, cipher)[0]
 
-    def find(self, kind: str, values: Iterable[str]) -> dict[str, list[UUID]]:
-        """Return, for each of ``values`` that is stored, the subjects that hold it."""
+    def find(
+        self, kind: str, values: Iterable[str], *, known_other: Container[int] = ()
+    ) -> dict[str, list[UUID]]:
+        """Return, for each of ``values`` that is stored, the subjects that hold it.
+
+        ``known_other`` holds the ``UUID.int`` of subjects that the caller knows hold
+        none of ``values``; their rows are passed over without loading their keys. An
+        import gives the subjects it registered itself, whose values it knows.
+        """
         wanted: dict[int, set[str]] = {}
         for value in values:
             wanted.setdefault(self._indexer.digest(kind, value), set()).add(value)
@@ -74,9 +81,11 @@ class BlindIndex:
                     f" WHERE kind = ? AND digest IN ({marks})",
                     (kind, *chunk),
                 ).fetchall()
-            self._keys.load(UUID(row["subject_id"]) for row in rows)
-            for row in rows:
-                subject_id = UUID(row["subject_id"])
+            candidates = [(UUID(row["subject_id"]), row) for row in rows]
+            if known_other:
+                candidates = [(s, row) for s, row in candidates if s.int not in known_other]
+            self._keys.load(subject_id for subject_id, _row in candidates)
+            for subject_id, row in candidates:
                 stored = self._open(kind, subject_id, bytes(row["envelope"]))
                 if stored is not None and stored in wanted[int(row["digest"])]:
                     matches.setdefault(stored, []).append(subject_id)
