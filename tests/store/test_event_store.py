@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 
 from tests.conftest import TODAY
 from tests.support import registry
@@ -22,6 +23,7 @@ from vault.crypto.keyring import create_development_keyring
 from vault.errors import DataKeyMissing, DecryptionFailed, KeyringInvalid
 from vault.projections.residents import ResidentProjection, _Overtaken
 from vault.store.config import StoreConfig
+from vault.imports.service import _INSERT_LEDGER as LEDGER_INSERT
 from vault.store.blind import INSERT as BLIND_INSERT
 from vault.store.mapper import SealedFields, seal_fields
 from vault.store.reader import FieldReader
@@ -351,3 +353,25 @@ def test_blind_find_passes_over_subjects_known_to_hold_other_values(
 
     assert found == {"331024199001011234": [theirs]}
     assert loaded == [theirs]
+
+
+def test_a_save_that_repeats_an_event_keeps_none_of_its_rows(services: Services) -> None:
+    """A version conflict rolls back the whole save, extra rows and view included."""
+    person = _person()
+    _save(services, person)
+    stale = services.store.app.repository.get(person.id)
+    again = services.store.app.repository.get(person.id)
+    for loaded in (stale, again):
+        loaded.correct_id_number("1", 1980, {}, {}, {"id_number": "331024198001011236"})
+    services.store.app.save(again)
+    ledger_row = ("f" * 64, "sheet", 1, "batch", str(person.id), None, "2026-12-04")
+
+    with pytest.raises(IntegrityError):
+        services.store.app.save_with_rows(
+            stale, rows=[(LEDGER_INSERT, [ledger_row])],
+            after_insert=lambda tx, saved: ResidentProjection(services.store).apply_saved(
+                tx, saved))
+
+    with services.store.db.transaction(commit=False) as tx:
+        assert tx.scalar("SELECT COUNT(*) FROM {import_ledger}") == 0
+        assert tx.scalar("SELECT COUNT(*) FROM {projection_tracking}") == 0

@@ -13,10 +13,16 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
+from psycopg import sql as pgsql
 
 from vault.store.database import SQLITE_WRITER_PRAGMA
 
@@ -78,36 +84,53 @@ class PostgresRegistryRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """Insert the extra rows with COPY, then the events, then run the callback.
+        """Copy the extra rows, then the events, then run the callback, in one transaction.
 
-        All in one transaction. eventsourcing runs its whole transaction in pipeline
-        mode, where COPY is not allowed, so here the pipeline starts only after the
-        rows are copied. The events are inserted as eventsourcing inserts them,
-        under its table lock.
+        Without extra rows or a callback this is eventsourcing's own insert.
         """
         after = kwargs.get(AFTER_INSERT_KEYWORD)
         if not kwargs.get(ROWS_KEYWORD) and after is None:
             return super().insert_events(stored_events, **kwargs)
-        failure: Exception | None = None
-        notification_ids: Sequence[int] | None = None
-        with self.datastore.get_connection() as connection, connection.transaction():
-            with connection.cursor() as cursor:
-                _copy_rows(cursor, kwargs)
+        notification_ids: list[int] = []
+        with (self.datastore.get_connection() as connection, connection.transaction(),
+              connection.cursor() as cursor):
+            _copy_rows(cursor, kwargs)
             if stored_events:
-                with connection.pipeline() as pipeline, connection.cursor() as cursor:
-                    try:
-                        self._insert_stored_events(cursor, stored_events, **kwargs)
-                        # Sync here so that a duplicate event raises now, not at commit.
-                        pipeline.sync()
-                        notification_ids = self._fetch_ids_after_insert_events(
-                            cursor, stored_events, **kwargs
-                        )
-                    except Exception as error:  # raised again below
-                        # Raised after the pipeline has closed, which psycopg expects.
-                        failure = error
-            if failure is not None:
-                raise failure
+                notification_ids = self._copy_events(cursor, stored_events)
             if after is not None and notification_ids:
-                with connection.cursor() as cursor:
-                    after(cursor, notification_ids)
+                after(cursor, notification_ids)
+        return notification_ids
+
+    def _copy_events(self, cursor: Any, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """Insert ``stored_events`` with binary COPY and return their notification ids.
+
+        eventsourcing inserts events as an array of a composite type, which psycopg
+        writes as escaped text (a regular expression per event) and which cost an
+        import more than its own rows. COPY writes the same four columns in binary.
+        The rest is as eventsourcing does it: its table lock, so that events commit
+        in the order of their notification ids, and its NOTIFY. Under that lock no
+        other transaction takes notification ids, so the ids above the highest one
+        before the copy are this copy's.
+        """
+        self._lock_table(cursor)
+        self._notify_channel(cursor)
+        table = pgsql.SQL("{}.{}").format(
+            pgsql.Identifier(self.datastore.schema), pgsql.Identifier(self.events_table_name))
+        cursor.execute(pgsql.SQL(
+            "SELECT COALESCE(MAX(notification_id), 0) AS last FROM {}").format(table))
+        before = cursor.fetchone()["last"]
+        with cursor.copy(pgsql.SQL(
+                "COPY {} (originator_id, originator_version, topic, state)"
+                " FROM STDIN (FORMAT BINARY)").format(table)) as copy:
+            copy.set_types([self.datastore.originator_id_type, "int8", "text", "bytea"])
+            for event in stored_events:
+                copy.write_row((event.originator_id, event.originator_version, event.topic,
+                                event.state))
+        cursor.execute(pgsql.SQL(
+            "SELECT notification_id FROM {} WHERE notification_id > %s"
+            " ORDER BY notification_id").format(table), (before,))
+        notification_ids = [row["notification_id"] for row in cursor.fetchall()]
+        if len(notification_ids) != len(stored_events):
+            raise ProgrammingError(
+                f"expected {len(stored_events)} notification ids, found {len(notification_ids)}")
         return notification_ids
