@@ -34,7 +34,7 @@ from vault.store.config import StoreConfig, config_from
 from .store_contents import read_store
 from .synthetic import write_residents_csv
 
-# Sixteen batches of 500 rows: enough for kills inside and between batches, for
+# Eight batches of 1,000 rows: enough for kills inside and between batches, for
 # households that straddle a batch boundary, and for five kills before the end at
 # several thousand rows per second (the file is over 64 KiB, so rows are prepared
 # in a second process).

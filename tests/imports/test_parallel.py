@@ -44,15 +44,15 @@ def import_both_ways(path: Path, clock: Clock, folder: Path) -> tuple[object, ob
 
 
 def test_csv_prepared_in_a_child_stores_the_same(clock: Clock, tmp_path: Path) -> None:
-    # 1,200 rows: three batches, households across batch boundaries.
-    path = write_residents_csv(tmp_path / "residents.csv", 1200, seed=5)
+    # 2,500 rows: three batches, households across batch boundaries.
+    path = write_residents_csv(tmp_path / "residents.csv", 2500, seed=5)
 
     (alone, stored_alone), (forked, stored_forked) = import_both_ways(path, clock, tmp_path)
 
     for summary in (alone, forked):
         summary.pop("batch_id")
     assert forked == alone
-    assert alone["registered"] == 1200
+    assert alone["registered"] == 2500
     assert stored_forked.problems == []
     assert stored_forked.persons == stored_alone.persons
     assert stored_forked.households == stored_alone.households
@@ -132,7 +132,7 @@ def test_a_failing_child_stops_the_import_and_keeps_saved_batches(
         assert "330102199001011234" not in raised.value.message_en
         assert "330102199001011234" not in raised.value.message_zh
         saved = read_store(services)
-        # The two batches sent before the failure are saved and consistent.
+        # The batch sent before the failure is saved and consistent.
         assert sum(saved.persons.values()) == 1000
         assert saved.problems == []
 
