@@ -43,7 +43,7 @@ def import_both_ways(path: Path, clock: Clock, folder: Path) -> tuple[object, ob
     return results[0], results[1]
 
 
-def test_csv_prepared_in_a_child_stores_the_same(clock: Clock, tmp_path: Path) -> None:
+def test_child_csv_stores_the_same(clock: Clock, tmp_path: Path) -> None:
     # 2,500 rows: three batches, households across batch boundaries.
     path = write_residents_csv(tmp_path / "residents.csv", 2500, seed=5)
 
@@ -62,7 +62,7 @@ def test_csv_prepared_in_a_child_stores_the_same(clock: Clock, tmp_path: Path) -
     assert stored_forked.households_view == stored_alone.households_view
 
 
-def test_sample_workbook_prepared_in_a_child_gives_the_same_rejects(
+def test_child_sample_rejects_match(
     clock: Clock, tmp_path: Path
 ) -> None:
     # The sample has rejected, warned and duplicate rows, whose original cells
@@ -80,7 +80,7 @@ def test_sample_workbook_prepared_in_a_child_gives_the_same_rejects(
     assert stored_forked.households == stored_alone.households
 
 
-def test_file_error_in_the_child_is_raised_as_in_process(
+def test_child_file_error_matches(
     store_config: StoreConfig, clock: Clock, tmp_path: Path
 ) -> None:
     path = tmp_path / "broken.csv"
@@ -116,7 +116,7 @@ def fail_after(rows: int, failure: str) -> object:
     ("raise", "IMPORT_WORKER_FAILED"),
     ("kill", "IMPORT_WORKER_LOST"),
 ])
-def test_a_failing_child_stops_the_import_and_keeps_saved_batches(
+def test_child_failure_keeps_saved_batches(
     store_config: StoreConfig, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     failure: str, code: str,
 ) -> None:
@@ -142,7 +142,7 @@ def test_a_failing_child_stops_the_import_and_keeps_saved_batches(
     assert rerun.registered == 500
 
 
-def test_only_large_files_are_prepared_in_a_child(
+def test_child_only_for_large_files(
     store_config: StoreConfig, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     small = write_residents_csv(tmp_path / "small.csv", 10, seed=1)
@@ -164,7 +164,7 @@ def test_only_large_files_are_prepared_in_a_child(
     assert forks == [large]
 
 
-def test_original_cells_survive_the_pipe() -> None:
+def test_original_cells_cross_the_pipe() -> None:
     cells = [
         ("姓名", Cell("测试丙", "text")),
         ("序号", EMPTY),
@@ -178,7 +178,7 @@ def test_original_cells_survive_the_pipe() -> None:
     assert back.cells() == cells
 
 
-def test_collections_are_restored_after_nested_imports() -> None:
+def test_collector_settings_restored() -> None:
     before = gc.get_threshold()
     with fewer_collections():
         inside = gc.get_threshold()

@@ -204,7 +204,7 @@ def test_own_keyring_reopens(store_config: StoreConfig) -> None:
         assert reopened.keyring.active_kek.kek_id == "kek-2"
 
 
-def test_household_adds_a_batch_of_members_in_one_event(services: Services) -> None:
+def test_household_members_join_in_one_event(services: Services) -> None:
     """add_members records several members and their head; a replay gives them back."""
     household = Household(village_code="331024103201", actor={}, source={}, pii={})
     people = [_person() for _ in range(3)]
@@ -227,14 +227,14 @@ def test_household_adds_a_batch_of_members_in_one_event(services: Services) -> N
         loaded.add_members([new], new, {}, {})
 
 
-def test_household_refuses_a_head_from_outside_the_batch() -> None:
+def test_household_head_must_be_a_new_member() -> None:
     household = Household(village_code="331024103201", actor={}, source={}, pii={})
 
     with pytest.raises(ValueError, match="head"):
         household.add_members([uuid4()], uuid4(), {}, {})
 
 
-def test_projection_counts_members_joined_in_batches(services: Services) -> None:
+def test_projection_counts_batch_joins(services: Services) -> None:
     """The household view counts every member of a MembersJoined event."""
     household = Household(village_code="331024103201", actor={}, source={}, pii={})
     people = [_person() for _ in range(4)]
@@ -250,7 +250,7 @@ def test_projection_counts_members_joined_in_batches(services: Services) -> None
     assert members == 4
 
 
-def test_sealed_fields_are_stored_only_for_their_own_event(services: Services) -> None:
+def test_sealed_fields_bound_to_their_event(services: Services) -> None:
     """Fields sealed for one event are refused on another subject or version."""
     person_id = uuid4()
     services.store.keys.create_keys([person_id])
@@ -276,7 +276,7 @@ def test_sealed_fields_are_stored_only_for_their_own_event(services: Services) -
     assert services.store.app.repository.get(person_id).pii == {"name": "测试乙"}
 
 
-def test_keys_taken_into_a_failed_save_are_not_stored(services: Services) -> None:
+def test_keys_roll_back_with_failed_save(services: Services) -> None:
     """Keys inserted in the events' transaction roll back with them."""
     person = _person()
     services.store.keys.prepare(person.id)
@@ -293,7 +293,7 @@ def test_keys_taken_into_a_failed_save_are_not_stored(services: Services) -> Non
     assert services.store.app.recorder.select_events(person.id) == []
 
 
-def test_view_applies_saved_events_only_right_behind_them(services: Services) -> None:
+def test_view_applies_saved_events_in_order(services: Services) -> None:
     """apply_saved moves the view in the save's transaction only from the position before."""
     projection = ResidentProjection(services.store)
     first, second = _person(), _person()
@@ -324,12 +324,12 @@ def test_view_applies_saved_events_only_right_behind_them(services: Services) ->
     ('INSERT INTO "s"."vault_settings" (key, value) VALUES (%s, %s)'
      " ON CONFLICT (key) DO NOTHING", False),
 ])
-def test_only_plain_inserts_are_copied(sql: str, plain: bool) -> None:
+def test_copy_only_plain_inserts(sql: str, plain: bool) -> None:
     """COPY replaces only an INSERT of one placeholder per column, nothing else."""
     assert (_PLAIN_INSERT.fullmatch(sql) is not None) is plain
 
 
-def test_blind_find_passes_over_subjects_known_to_hold_other_values(
+def test_blind_find_skips_known_subjects(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """find() skips the rows of subjects in known_other without loading their keys."""
@@ -355,7 +355,7 @@ def test_blind_find_passes_over_subjects_known_to_hold_other_values(
     assert loaded == [theirs]
 
 
-def test_a_save_that_repeats_an_event_keeps_none_of_its_rows(services: Services) -> None:
+def test_save_conflict_keeps_no_rows(services: Services) -> None:
     """A version conflict rolls back the whole save, extra rows and view included."""
     person = _person()
     _save(services, person)

@@ -56,7 +56,7 @@ def _clean(raw: str) -> str:
     return "".join(char for char in text if not is_white_space(char))
 
 
-# The most distinct texts one code table remembers readings of (see CodeTable.read).
+# The maximum number of distinct texts one code table remembers (see CodeTable.read).
 _MAX_READINGS = 4096
 
 

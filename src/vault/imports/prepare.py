@@ -1,6 +1,6 @@
 """The part of an import that needs no store: reading, validation and a new person's encryption.
 
-For each data row, ``Preparer`` validates the cells and, for a valid row, makes
+For each data row, ``Preparer`` validates the cells. For a valid row it also makes
 everything about the new person that does not depend on what the store holds: an
 id, a data key wrapped under the keyring's KEK, the envelopes of the person's
 ``Person.Registered`` fields and the person's blind-index rows. The importer then
@@ -66,7 +66,7 @@ PARALLEL_MIN_BYTES = 64 * 1024
 
 
 class SourceInfo(NamedTuple):
-    """What the importer reports about the file as a whole."""
+    """The file-wide facts an import reports: name, hash, skipped parts, filing details."""
 
     file_name: str
     content_sha256: str
@@ -109,7 +109,7 @@ class PersonDraft(NamedTuple):
 class PackedCells:
     """A row's original (header, cell) list, cheap to send between processes.
 
-    The importer needs a row's original cells only for the rejects workbook, so a
+    The importer needs a row's original cells only for the rejects workbook. So a
     row crosses the pipe as its sheet's header tuple (one object for the whole
     batch) and a tuple of plain values: the text of a text cell, ``None`` for an
     empty one, and the four fields of any other cell. The cells are rebuilt only
@@ -266,10 +266,10 @@ def open_prepared(
 ) -> PreparedStream:
     """Open ``path`` and stream its prepared rows.
 
-    ``parallel`` chooses a second process; ``None`` chooses it for files of at least
-    ``PARALLEL_MIN_BYTES`` on a machine with two cores or more where processes can be
-    forked. Errors in the file (``WorkbookError`` and the like) are raised by this
-    call or by the iteration, as the same error in either mode.
+    ``parallel`` chooses a second process. ``None`` chooses it for files of at least
+    ``PARALLEL_MIN_BYTES``, on a machine with two cores or more where processes can
+    be forked. An error in the file (``WorkbookError`` and the like) is raised by
+    this call or by the iteration, as the same error in either mode.
     """
     if parallel is None:
         parallel = (can_fork() and (os.cpu_count() or 1) >= 2

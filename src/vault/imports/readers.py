@@ -341,7 +341,7 @@ def _columns_for(match: HeaderMatch) -> list[Column]:
 
 
 class _Slot(NamedTuple):
-    """Where a header column's cell sits in a row (0-based), with its header and key."""
+    """A header column's position in a row (0-based), with its header and key."""
 
     position: int
     header: str
@@ -1104,7 +1104,7 @@ def _guess_delimiter(path: Path, encoding: str) -> str:
     return "\t" if tabs > commas else ","
 
 
-# The most distinct values one CSV read keeps as shared cells before starting over.
+# The maximum number of distinct values one CSV read shares cells for before starting over.
 _SHARED_CELLS = 4096
 
 

@@ -62,7 +62,7 @@ class KeyStore:
     def adopt(self, subject_id: UUID, wrapped: WrappedKey) -> None:
         """Hold a key wrapped elsewhere (an import's preparing process) until it is committed.
 
-        The key is unwrapped only if ``cipher`` asks for it before the commit.
+        The key is unwrapped only when ``cipher`` needs it before the commit.
         """
         self._pending[subject_id] = wrapped
 
