@@ -255,3 +255,30 @@ def test_rerun_catches_up_resident_view(
     assert rerun.already_imported == 600
     assert rerun.registered == 0
     assert residents == 600
+
+
+def test_sigterm_ends_an_import_with_a_message(
+    store_config: StoreConfig, clock: Clock, tmp_path: Path
+) -> None:
+    path = write_residents_csv(tmp_path / "residents.csv", ROWS, seed=7)
+    prepare(store_config, clock)
+    counter = LedgerCounter(store_config)
+    process = subprocess.Popen(
+        import_command(store_config, path), env=child_environment(store_config),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        while process.poll() is None and counter.count() == 0:
+            time.sleep(0.01)
+        helpers = children_of(process.pid)
+        process.send_signal(signal.SIGTERM)
+        _out, errors = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    wait_until_gone(helpers)
+
+    assert process.returncode == 143
+    assert "已中断" in errors
+    assert "Traceback" not in errors
+    assert counter.count() % 1000 == 0

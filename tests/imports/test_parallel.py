@@ -132,12 +132,18 @@ def test_child_failure_keeps_saved_batches(
         assert "330102199001011234" not in raised.value.message_en
         assert "330102199001011234" not in raised.value.message_zh
         saved = read_store(services)
+        outcomes = [(r["outcome"], r["reason"]) for r in services.audit.records(
+            action="person.import")]
         # The batch sent before the failure is saved and consistent.
         assert sum(saved.persons.values()) == 1000
         assert saved.problems == []
 
         monkeypatch.undo()
         rerun = run_import(services, clerk, path, parallel=True)
+    # The run is audited when it starts and when it fails, with how far it got.
+    assert [outcome for outcome, _reason in outcomes] == ["started", "failed"]
+    assert f"registered=1000 rejected=0 duplicates=0 already_imported=0 error={code}" in str(
+        outcomes[1][1])
     assert rerun.already_imported == 1000
     assert rerun.registered == 500
 

@@ -6,6 +6,10 @@ keeps ownership of the services and closes them after the application stops.
 
 from __future__ import annotations
 
+import shutil
+import time
+from pathlib import Path
+
 import structlog
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
@@ -45,11 +49,25 @@ def build_context(services: Services, policy: PolicySet, settings: ApiSettings) 
     )
 
 
+# An upload folder older than this at start-up belongs to an import of a server
+# that was killed (its own clean-up never ran); it holds a workbook in clear text.
+STALE_UPLOAD_SECONDS = 3600
+
+
+def remove_stale_uploads(data_dir: Path) -> None:
+    """Delete upload folders that no running import can still be reading."""
+    cutoff = time.time() - STALE_UPLOAD_SECONDS
+    for folder in data_dir.glob("upload-*"):
+        if folder.is_dir() and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def create_app(
     services: Services, policy: PolicySet, settings: ApiSettings | None = None
 ) -> Litestar:
     """Return the API application over ``services`` (which the caller closes)."""
     settings = settings or ApiSettings()
+    remove_stale_uploads(services.config.data_dir)
     context = build_context(services, policy, settings)
     api = Router(API_PREFIX, route_handlers=[*login.ROUTES, *admin.ROUTES, *residents.ROUTES],
                  guards=[json_content_type])

@@ -30,6 +30,7 @@ from vault.api.login import CALLER
 from vault.api.schemas import SearchIn, person_out
 from vault.domain.divisions import parse_village_code
 from vault.errors import AccessDenied, InvalidValue, Problem
+from vault.files import open_private
 
 # Every route here touches personal data: signed-in callers only, marked for the
 # route-table test.
@@ -145,7 +146,7 @@ def import_workbook(
     upload_dir = Path(tempfile.mkdtemp(prefix="upload-", dir=context.services.config.data_dir))
     try:
         path = upload_dir / _safe_name(data.file.filename)
-        with path.open("wb") as target:
+        with open_private(path) as target:
             shutil.copyfileobj(data.file.file, target)
         result = context.gate.import_workbook(caller.account, path, request_id=request_id,
                                               rejects_path=rejects, check_only=data.check_only)

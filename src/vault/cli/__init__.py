@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -14,6 +15,14 @@ from vault.errors import VaultError
 from vault.logs import configure_logging
 
 log = structlog.get_logger("vault.cli")
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread when the command receives SIGTERM."""
+
+
+def _terminate(_signal: int, _frame: object) -> None:
+    raise Terminated
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    # A service manager or `kill` stops a command with SIGTERM: end it as Ctrl-C does,
+    # with the same message, instead of silently. (`vault serve` sets its own.)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.handler(args, console) or 0)
     except VaultError as error:
@@ -49,10 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Point stdout at /dev/null so that the interpreter's final flush stays quiet.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         console.note("已中断。已提交的批次保留，重新运行同一命令即可继续。",
                      "Interrupted. Committed batches are kept; rerun the same command to go on.")
-        return 130
+        return 143 if isinstance(interrupt, Terminated) else 130
     except Exception as error:  # the last line of defence: no traceback, no data
         # The exception text could quote personal data (a library echoing a value), so
         # only its type is printed; VAULT_DEBUG=1 shows the full traceback to a developer.

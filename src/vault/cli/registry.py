@@ -70,9 +70,15 @@ def run_import(args: argparse.Namespace, console: Console) -> int:
             gate_check.raise_if_denied()
 
         with _progress_bar(console, quiet=args.json) as progress:
-            importer = Importer(services, actor, import_authoriser(policy, account),
-                                check_only=args.check,
-                                progress=progress)
+            importer = Importer(
+                services, actor, import_authoriser(policy, account), check_only=args.check,
+                progress=progress,
+                on_wait=lambda: console.note(
+                    "另一个导入正在写入同一登记库，等它结束后本次导入自动开始……",
+                    "Another import is writing to this registry; this one starts when it"
+                    " ends...",
+                ),
+            )
             summary = importer.run(args.file, include_hidden=args.include_hidden,
                                    rejects_path=args.rejects)
     if args.json:

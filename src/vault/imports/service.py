@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from vault.domain.actor import Actor, Source
 from vault.domain.household import HEAD, Household, second_head
 from vault.domain.person import Person
 from vault.domain.registration import RowContext
-from vault.errors import InvalidValue, Problem
+from vault.errors import InvalidValue, Problem, VaultError
 from vault.imports.prepare import (
     HOUSEHOLD_NUMBER,
     ID_NUMBER,
@@ -53,6 +54,7 @@ from vault.imports.rejects import Category, RejectEntry, VillageSummary, write_r
 from vault.reference import county_codes
 from vault.store import blind
 from vault.store.database import Tx
+from vault.store.locks import import_lock
 from vault.store.mapper import SealedFields
 from vault.villages import load_village_table
 
@@ -201,12 +203,15 @@ class Importer:
         *,
         check_only: bool = False,
         progress: Progress | None = None,
+        on_wait: Callable[[], None] | None = None,
     ) -> None:
         self._services = services
         self._actor = actor
         self._authorise = authorise
         self._check_only = check_only
         self._progress = progress
+        # Called when another import holds the registry's import lock, before waiting.
+        self._on_wait = on_wait
         self._db = services.store.db
         self._app = services.store.app
         self._keys = services.store.keys
@@ -249,30 +254,21 @@ class Importer:
             office=self._actor.office,
         )
         preparer = Preparer(context, self._services.keyring, self._services.blind_index)
-        if not self._check_only:
-            # A killed run may have left the view behind its last save; the ledger's
-            # village tallies below read the view.
-            self._services.residents.catch_up()
         expected_rows = estimate_rows(path) if self._progress else None
-        with fewer_collections(), open_prepared(
-            path, preparer, include_hidden=include_hidden, batch_size=BATCH_SIZE,
-            parallel=parallel,
-        ) as prepared:
-            info = prepared.info
-            self._headers = info.headers
-            summary = ImportSummary(
-                batch_id=self._batch_id, file_name=info.file_name,
-                checked_only=self._check_only, skipped=list(info.skipped),
-                collector=info.collector, filing_unit=info.filing_unit,
-            )
-            for batch in prepared.batches():
-                self._import_batch(info, batch, summary)
-                if self._progress:
-                    self._progress(summary.rows, expected_rows)
-        if not self._check_only:
-            # A run killed after its last save and before the view caught up leaves a
-            # rerun with nothing to save, so the rerun catches up here.
-            self._services.residents.catch_up()
+        with ExitStack() as stack:
+            if not self._check_only:
+                # One import writes at a time; see vault.store.locks.
+                stack.enter_context(import_lock(self._services.config, self._on_wait))
+                self._audit_start()
+                # A killed run may have left the view behind its last save; the
+                # ledger's village tallies below read the view.
+                self._services.residents.catch_up()
+            summary = self._run_batches(path, preparer, include_hidden, parallel,
+                                        expected_rows)
+            if not self._check_only:
+                # A run killed after its last save and before the view caught up
+                # leaves a rerun with nothing to save, so the rerun catches up here.
+                self._services.residents.catch_up()
 
         for tally in summary.villages.values():
             known = context.villages.by_code(tally.code)
@@ -280,6 +276,40 @@ class Importer:
         if self._rejects:
             summary.rejects_path = self._write_rejects(summary, rejects_path)
         self._audit(summary)
+        return summary
+
+    def _run_batches(
+        self,
+        path: Path,
+        preparer: Preparer,
+        include_hidden: bool,
+        parallel: bool | None,
+        expected_rows: int | None,
+    ) -> ImportSummary:
+        summary = ImportSummary(batch_id=self._batch_id, file_name=path.name,
+                                checked_only=self._check_only)
+        try:
+            with fewer_collections(), open_prepared(
+                path, preparer, include_hidden=include_hidden, batch_size=BATCH_SIZE,
+                parallel=parallel,
+            ) as prepared:
+                info = prepared.info
+                self._headers = info.headers
+                summary.file_name = info.file_name
+                summary.skipped = list(info.skipped)
+                summary.collector = info.collector
+                summary.filing_unit = info.filing_unit
+                for batch in prepared.batches():
+                    self._import_batch(info, batch, summary)
+                    if self._progress:
+                        self._progress(summary.rows, expected_rows)
+        except BaseException as error:
+            if not self._check_only:
+                # Every batch saved so far stays; the record says how far the run got.
+                self._audit(summary, outcome="failed",
+                            error=error.code if isinstance(error, VaultError)
+                            else type(error).__name__)
+            raise
         return summary
 
     def _import_batch(
@@ -565,16 +595,30 @@ class Importer:
         written.chmod(0o600)
         return written
 
-    def _audit(self, summary: ImportSummary) -> None:
+    def _audit_start(self) -> None:
+        # Written before the first batch, so that a run killed part-way (by SIGKILL or
+        # a power cut, which leave no "failed" record) still shows in the audit.
+        self._services.audit.append(AuditRecord(
+            action="person.import", outcome="started", request_id=self._batch_id,
+            account_id=self._actor.account_id, role=self._actor.role,
+            office=self._actor.office,
+        ))
+
+    def _audit(
+        self, summary: ImportSummary, *, outcome: str = "ok", error: str | None = None
+    ) -> None:
+        registered = "would_register" if self._check_only else "registered"
+        reason = (f"rows={summary.rows} {registered}={summary.registered}"
+                  f" rejected={summary.rejected} duplicates={summary.duplicates}"
+                  f" already_imported={summary.already_imported}")
         self._services.audit.append(AuditRecord(
             action="person.check" if self._check_only else "person.import",
-            outcome="ok",
+            outcome=outcome,
             request_id=summary.batch_id,
             account_id=self._actor.account_id,
             role=self._actor.role,
             office=self._actor.office,
-            reason=(f"rows={summary.rows} registered={summary.registered}"
-                    f" rejected={summary.rejected} duplicates={summary.duplicates}"),
+            reason=f"{reason} error={error}" if error else reason,
         ))
 
     def _source(self, info: SourceInfo, row: PreparedRow) -> dict[str, Any]:

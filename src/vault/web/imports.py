@@ -31,6 +31,7 @@ from vault.api.errors import NotFound, request_id_of
 # serves the rejects workbook of a web import too.
 from vault.api.residents import _rejects_path, _safe_name
 from vault.errors import AccessDenied, Problem, VaultError
+from vault.files import open_private
 from vault.web.i18n import language_of
 from vault.web.pages import caller_of, page, redirect, signed_in
 
@@ -126,13 +127,15 @@ def upload(
     job_id = request_id_of(request)
     folder = Path(tempfile.mkdtemp(prefix="upload-", dir=context.services.config.data_dir))
     path = folder / name
-    with path.open("wb") as target:
+    with open_private(path) as target:
         shutil.copyfileobj(upload.file, target)
     job = ImportJob(job_id, caller.account.account_id, filename, check_only)
     jobs_of(request).add(job)
     rejects = _rejects_path(context, caller, job_id)
+    # Not a daemon: a server told to stop waits for the import to end and remove the
+    # uploaded file, as an API import does, instead of cutting it off mid-file.
     worker = threading.Thread(target=_run, args=(context, caller.account, job, path, rejects),
-                              name=f"import-{job_id[:8]}", daemon=True)
+                              name=f"import-{job_id[:8]}")
     worker.start()
     return redirect(f"/imports/{job_id}")
 
