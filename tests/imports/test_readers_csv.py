@@ -10,6 +10,7 @@ from vault.errors import WorkbookError
 from vault.imports.readers import SourceRow, open_source
 
 from .builders import STANDARD_HEADER, SheetSpec, person_rows, write_csv, write_workbook
+from .synthetic import write_residents_csv
 
 TABLE = [
     ["全员人口信息登记表"],
@@ -161,3 +162,23 @@ def test_csv_blank_rows_skipped(tmp_path: Path) -> None:
     result = read_rows(path)
 
     assert [row.row_number for row in result] == [2, 5]
+
+
+def test_broken_quote_mid_file_names_a_line(tmp_path: Path) -> None:
+    path = write_residents_csv(tmp_path / "residents.csv", 200, seed=1)
+    lines = path.read_bytes().decode().split("\r\n")
+    # An opening quote that is never closed swallows the rest of the file into one
+    # field, which ends past the csv module's field size limit.
+    lines[150] = lines[150].replace(",", ',"', 1)
+    path.write_bytes(("\r\n".join(lines) + "x" * 200_000).encode())
+
+    with pytest.raises(WorkbookError) as raised, open_source(path) as source:
+        for sheet in source.sheets():
+            for _row in sheet.rows():
+                pass
+
+    assert raised.value.code == "WORKBOOK_UNREADABLE"
+    assert raised.value.value is not None
+    assert raised.value.value.startswith("line ")
+    assert "field larger" not in raised.value.message_en
+    assert "此前已保存的批次保留" in raised.value.message_zh

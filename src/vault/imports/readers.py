@@ -1081,15 +1081,22 @@ def _decoded_lines(path: Path, encoding: str) -> Iterator[str]:
 
 
 def _csv_records(path: Path, encoding: str, delimiter: str) -> Iterator[list[str]]:
+    reader = csv.reader(_decoded_lines(path, encoding), delimiter=delimiter)
     try:
-        yield from csv.reader(_decoded_lines(path, encoding), delimiter=delimiter)
-    except csv.Error as error:
+        yield from reader
+    except csv.Error:
+        # Python's message is English and may quote the cell, so it is not shown.
+        line = reader.line_num
         raise WorkbookError(
-            f"“{path.name}”不是有效的 CSV 文件（{error}）。"
-            "请在 Excel 或 WPS 中另存为 .xlsx 后重新导入。",
-            f"'{path.name}' is not a valid CSV file ({error}). Save it as .xlsx in Excel "
-            "or WPS and import it again.",
+            f"“{path.name}”第 {line} 行附近不是有效的 CSV：可能有不成对的引号，或某一栏过长。"
+            "导入在此停止，此前已保存的批次保留。请在 Excel 或 WPS 中改正该行（或另存为 .xlsx）"
+            "后重新导入。",
+            f"'{path.name}' is not valid CSV near line {line}: there may be an unmatched"
+            " quote or an overlong field. The import stopped there; batches saved before"
+            " are kept. Correct the line in Excel or WPS (or save the file as .xlsx) and"
+            " import it again.",
             code="WORKBOOK_UNREADABLE",
+            value=f"line {line}",
         ) from None
 
 
