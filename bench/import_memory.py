@@ -4,11 +4,11 @@ Usage::
 
     python bench/import_memory.py [--rows N] [--database-url URL]
 
-It generates N invented residents as CSV (Faker zh_CN, default 1,000,000), creates a
-throwaway SQLite registry (or a ``vault_bench_*`` schema on the PostgreSQL URL given)
-with a development keyring and one clerk, and runs two commands in new interpreters,
-sampling every 0.2 s the resident set size of each command's process and all its
-child processes from ``/proc``:
+It generates N invented residents as CSV (Faker zh_CN, default 1,000,000). It then
+creates a throwaway SQLite registry, or a ``vault_bench_*`` schema on the PostgreSQL
+URL given, with a development keyring and one clerk. It runs two commands in new
+interpreters and samples, every 0.2 s, the resident set size of each command's
+process and all its child processes from ``/proc``:
 
 - the baseline: reading every row of the file with ``open_source`` and nothing else;
 - ``vault import FILE --json``, which prepares rows in a child process for a file of
@@ -89,7 +89,9 @@ def descendants(pid: int) -> list[int]:
     return tree
 
 
-def run_sampled(command: list[str], environment: dict[str, str]) -> tuple[str, int, list[int]]:
+def run_sampled(
+    label: str, command: list[str], environment: dict[str, str]
+) -> tuple[str, int, list[int]]:
     """Run ``command``; return its output, the peak RSS sum of its tree and each peak (KiB)."""
     process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
@@ -103,7 +105,8 @@ def run_sampled(command: list[str], environment: dict[str, str]) -> tuple[str, i
         time.sleep(SAMPLE_SECONDS)
     output, errors = process.communicate()
     if process.returncode != 0:
-        raise SystemExit(f"{command[3:5]} failed:\n{errors[-2000:]}")
+        raise SystemExit(f"{label} failed with exit status {process.returncode}:\n"
+                         f"{errors[-2000:]}")
     return output, peak_sum, sorted(peaks.values(), reverse=True)
 
 
@@ -149,7 +152,7 @@ def main() -> int:
             environment.pop(name, None)
 
         output, base_sum, _ = run_sampled(
-            [sys.executable, "-c", READ_EVERY_ROW, str(path)], environment)
+            "reading every row", [sys.executable, "-c", READ_EVERY_ROW, str(path)], environment)
         print(f"baseline, reading every row: {int(output)} rows, peak {mib(base_sum)}")
 
         with empty_store(work, args.database_url) as config:
@@ -160,11 +163,12 @@ def main() -> int:
                 environment["VAULT_DATABASE_URL"] = args.database_url or ""
                 environment["VAULT_DATABASE_SCHEMA"] = config.postgres.schema
             started = time.perf_counter()
-            output, import_sum, peaks = run_sampled(
-                [sys.executable, "-c", "import sys; from vault.cli import main; sys.exit(main())",
-                 "import", str(path), "--json", "--user", CLERK,
-                 "--data", str(config.data_dir), "--keys", str(config.keys_dir)],
-                environment)
+            command = [
+                sys.executable, "-c", "import sys; from vault.cli import main; sys.exit(main())",
+                "import", str(path), "--json", "--user", CLERK,
+                "--data", str(config.data_dir), "--keys", str(config.keys_dir),
+            ]
+            output, import_sum, peaks = run_sampled("vault import", command, environment)
             seconds = time.perf_counter() - started
         summary = json.loads(output)
         print(f"vault import: {summary['registered']} registered, {summary['rejected']} rejected,"

@@ -34,10 +34,10 @@ from vault.store.config import StoreConfig, config_from
 from .store_contents import read_store
 from .synthetic import write_residents_csv
 
-# Eight batches of 1,000 rows: enough for kills inside and between batches, for
-# households that straddle a batch boundary, and for five kills before the end at
-# several thousand rows per second (the file is over 64 KiB, so rows are prepared
-# in a second process).
+# Eight batches of 1,000 rows: enough for kills inside and between batches and for
+# households that straddle a batch boundary. At several thousand rows per second
+# that also leaves time for five kills before the end. The file is over 64 KiB, so
+# rows are prepared in a second process.
 ROWS = 8000
 KILLS = 5
 CLERK = "clerk-crash"

@@ -20,7 +20,8 @@ import pytest
 from tests.conftest import fresh_store_config
 from tests.support import SAMPLE, account, registry, run_import
 from vault.clock import Clock
-from vault.errors import ImportFailed, WorkbookError
+from vault.audit import AuditRecord
+from vault.errors import ImportFailed, StorageError, WorkbookError
 from vault.imports import prepare
 from vault.imports.cells import EMPTY, Cell
 from vault.imports.prepare import PackedCells, Preparer, fewer_collections
@@ -194,3 +195,24 @@ def test_collector_settings_restored() -> None:
     assert inside[0] > before[0]
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_failed_audit_keeps_the_import_error(
+    store_config: StoreConfig, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_residents_csv(tmp_path / "residents.csv", 10, seed=9)
+    monkeypatch.setattr(Preparer, "prepare", fail_after(0, "raise"))
+    with registry(store_config, clock) as services:
+        clerk = account(services, "clerk-parallel", "clerk")
+        append = services.audit.append
+
+        def append_unless_failed(*records: AuditRecord) -> None:
+            if any(record.outcome == "failed" for record in records):
+                raise StorageError("审计写入失败。", "The audit write failed.")
+            append(*records)
+
+        monkeypatch.setattr(services.audit, "append", append_unless_failed)
+
+        # In-process, the preparer's own exception reaches the caller unchanged.
+        with pytest.raises(RuntimeError, match="a bug"):
+            run_import(services, clerk, path, parallel=False)

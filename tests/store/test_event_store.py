@@ -343,9 +343,9 @@ def test_blind_find_skips_known_subjects(
     load = services.store.keys.load
 
     def recording_load(subject_ids: Any) -> None:
-        wanted = list(subject_ids)
-        loaded.extend(wanted)
-        load(wanted)
+        requested = list(subject_ids)
+        loaded.extend(requested)
+        load(requested)
 
     monkeypatch.setattr(services.store.keys, "load", recording_load)
 
@@ -356,7 +356,7 @@ def test_blind_find_skips_known_subjects(
 
 
 def test_save_conflict_keeps_no_rows(services: Services) -> None:
-    """A version conflict rolls back the whole save, extra rows and view included."""
+    """A version conflict rolls back the whole save, its extra rows included."""
     person = _person()
     _save(services, person)
     stale = services.store.app.repository.get(person.id)

@@ -49,8 +49,8 @@ def build_context(services: Services, policy: PolicySet, settings: ApiSettings) 
     )
 
 
-# An upload folder older than this at start-up belongs to an import of a server
-# that was killed (its own clean-up never ran); it holds a workbook in clear text.
+# An upload folder older than this at start-up belongs to an import of a killed
+# server, whose clean-up never ran. It contains a workbook in clear text.
 STALE_UPLOAD_SECONDS = 3600
 
 

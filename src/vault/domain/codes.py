@@ -167,8 +167,8 @@ class CodeTable:
     def read(self, raw: str) -> tuple[CodeValue | None, Problem | None]:
         """Return ``parse_optional(raw)`` and, for a value, its ``normalisation_note``.
 
-        Successful readings are remembered per distinct text (a column holds a
-        handful of wordings over thousands of rows); a text that raises is checked
+        Successful readings are remembered per distinct text, because a column repeats
+        a handful of wordings over thousands of rows. A text that raises is checked
         again each time, so the error is always a fresh exception.
         """
         known = self._readings.get(raw)

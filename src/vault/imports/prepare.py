@@ -1,19 +1,19 @@
 """The part of an import that needs no store: reading, validation and a new person's encryption.
 
 For each data row, ``Preparer`` validates the cells. For a valid row it also makes
-everything about the new person that does not depend on what the store holds: an
-id, a data key wrapped under the keyring's KEK, the envelopes of the person's
+the parts of the new person that do not depend on the store. These are an id, a
+data key wrapped under the keyring's KEK, the envelopes of the person's
 ``Person.Registered`` fields and the person's blind-index rows. The importer then
-decides against the store whether the person is new and which household they join,
-and throws the preparation of a repeated person away (its key is never committed).
+decides against the store whether the person is new and which household they join.
+It discards the preparation of a repeated person, whose key is never committed.
 
 ``open_prepared`` streams a file's prepared rows in batches. For a large file it
 forks a second process that reads and prepares batch n + 1 while the importing
 process saves batch n, so that the import uses both cores of a county office's
 machine. A small file is prepared in the importing process by the same code. The
-child gets the keyring by the fork, so no key crosses the pipe between the two; the
-wrapped data keys and the rows' values do, and only between the two processes of
-one import.
+child gets the keyring by the fork, so no key crosses the pipe between the two.
+The wrapped data keys and the rows' values do, and only between the two processes
+of one import.
 """
 
 from __future__ import annotations
@@ -110,10 +110,10 @@ class PackedCells:
     """A row's original (header, cell) list, cheap to send between processes.
 
     The importer needs a row's original cells only for the rejects workbook. So a
-    row crosses the pipe as its sheet's header tuple (one object for the whole
-    batch) and a tuple of plain values: the text of a text cell, ``None`` for an
-    empty one, and the four fields of any other cell. The cells are rebuilt only
-    for a row that goes to the rejects workbook.
+    row crosses the pipe as its sheet's header tuple, one object for the whole
+    batch, and a tuple of plain values. A value is the text of a text cell,
+    ``None`` for an empty cell, or the four fields of any other cell. The cells are
+    rebuilt only for a row that goes to the rejects workbook.
     """
 
     __slots__ = ("_cells", "_headers", "_values")
@@ -190,22 +190,29 @@ class Preparer:
         self._indexer = indexer
 
     def prepare(self, row: SourceRow) -> PreparedRow:
+        """Validate ``row`` and, when it is valid, make its new person's draft."""
         result = validate_row(row.cells, self._context)
         if not isinstance(result, Accepted):
             return PreparedRow(row.sheet, row.row_number, PackedCells(row.original),
                                village_hint(row), result.problems, None)
+
         registration = result.registration
         kind, value = person_key(registration)
         person_id = uuid4()
         data_key = new_data_key()
         wrapped = wrap_data_key(self._keyring, data_key, subject_id=person_id)
         cipher = FieldCipher(data_key, DATA_KEY_VERSION)
-        household_key = (f"{registration.village_code}\x1f{registration.household_number}"
-                         if registration.household_number else None)
+
+        household_key = None
+        household_digest = None
+        if registration.household_number:
+            household_key = f"{registration.village_code}\x1f{registration.household_number}"
+            household_digest = full_digest(self._keyring, HOUSEHOLD_NUMBER, household_key)
         indexed = {kind: value,
                    NAME_VILLAGE: f"{registration.name}\x1f{registration.village_code}"}
         if registration.phone:
             indexed[PHONE] = registration.phone
+
         person = PersonDraft(
             person_id=person_id,
             key_kind=kind,
@@ -218,8 +225,7 @@ class Preparer:
             record_status=FLAGGED if registration.document is None else ACTIVE,
             household_number=registration.household_number,
             household_key=household_key,
-            household_digest=(full_digest(self._keyring, HOUSEHOLD_NUMBER, household_key)
-                              if household_key else None),
+            household_digest=household_digest,
             registered_address=registration.registered_address,
             relationship=registration.relationship,
             wrapped_kek_id=wrapped.kek_id,
@@ -365,9 +371,9 @@ def _batches(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
 class _ForkedPreparation:
     """A child process running ``_prepare_file`` and sending each item through a pipe.
 
-    The pipe holds about one batch, so the child works at most one batch ahead and
-    memory stays bounded. When the importing process dies, even by SIGKILL, the
-    child's next send fails on the closed pipe and the child exits.
+    A send blocks until the parent reads the batch, so the child works at most one
+    batch ahead and memory stays bounded. When the importing process dies, even by
+    SIGKILL, the child's next send fails on the closed pipe and the child exits.
     """
 
     def __init__(
@@ -421,8 +427,8 @@ def _child_main(
     include_hidden: bool,
     batch_size: int,
 ) -> None:
-    # Only the parent reads; without this copy of the reading end, a send after the
-    # parent's death fails at once instead of waiting for a reader forever.
+    # Only the parent reads. Closing the child's copy of the reading end makes a send
+    # after the parent's death fail at once, instead of waiting for a reader forever.
     receiver.close()
     try:
         with fewer_collections():

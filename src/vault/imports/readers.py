@@ -1135,9 +1135,9 @@ def _open_csv(path: Path, content_sha256: str) -> Source:
                           for record in top_rows[: match.row_number - 1])
 
     def read_rows() -> Iterator[SourceRow]:
-        # Cells are immutable, so the rows share one cell per distinct value (a column
-        # of sex or ethnicity holds a handful). The cache lives only as long as this
-        # read, and is emptied whenever it fills.
+        # Cells are immutable, so the rows share one cell per distinct value, and a
+        # column of sex or ethnicity has only a handful. The cache lives only as long
+        # as this read, and is emptied whenever it fills.
         shared: dict[str, Cell] = {}
         slots = _slots(columns)
         for row_number, record in enumerate(_csv_records(path, encoding, delimiter), start=1):

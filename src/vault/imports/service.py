@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+import structlog
+
 from vault.audit import AuditRecord
 from vault.bootstrap import Services
 from vault.crypto.wrap import WrappedKey
@@ -58,6 +60,8 @@ from vault.store.locks import import_lock
 from vault.store.mapper import SealedFields
 from vault.villages import load_village_table
 
+log = structlog.get_logger("vault.imports")
+
 __all__ = [
     "BATCH_SIZE",
     "HOUSEHOLD_NUMBER",
@@ -72,9 +76,9 @@ __all__ = [
     "person_pii",
 ]
 
-# Rows per batch: one transaction each. Larger batches spread a commit's fixed cost
-# over more rows; a batch's rows, events and view rows are held in memory until it
-# commits, which at 1,000 rows is a few megabytes.
+# Rows per batch, one transaction each. Larger batches spread a commit's fixed cost
+# over more rows. A batch's rows, events and view rows stay in memory until it
+# commits, a few megabytes at 1,000 rows (an estimate).
 BATCH_SIZE = 1000
 # The resident view is brought up to date in each batch's own transaction. When that
 # cannot be done (another process saved events in between), it catches up from the
@@ -305,10 +309,9 @@ class Importer:
                         self._progress(summary.rows, expected_rows)
         except BaseException as error:
             if not self._check_only:
-                # Every batch saved so far stays; the record says how far the run got.
-                self._audit(summary, outcome="failed",
-                            error=error.code if isinstance(error, VaultError)
-                            else type(error).__name__)
+                # Every batch saved so far stays, and the record gives the counts so far.
+                code = error.code if isinstance(error, VaultError) else type(error).__name__
+                self._audit_failure(summary, code)
             raise
         return summary
 
@@ -603,6 +606,15 @@ class Importer:
             account_id=self._actor.account_id, role=self._actor.role,
             office=self._actor.office,
         ))
+
+    def _audit_failure(self, summary: ImportSummary, code: str) -> None:
+        try:
+            self._audit(summary, outcome="failed", error=code)
+        except Exception as failure:
+            # The store may be what failed. The import's error matters more than this
+            # record, so it is logged here and the import's error is raised.
+            log.error("import_audit_failed", batch_id=summary.batch_id, error_code=code,
+                      audit_error_type=type(failure).__name__)
 
     def _audit(
         self, summary: ImportSummary, *, outcome: str = "ok", error: str | None = None

@@ -31,7 +31,7 @@ def index_rows(
 ) -> list[tuple[Any, ...]]:
     """Return the ``INSERT`` parameters that index each kind's value for ``subject_id``.
 
-    ``values`` maps blind-index kind to normalised value; ``cipher`` holds the
+    ``values`` maps blind-index kind to normalised value, and ``cipher`` has the
     subject's data key. The rows need no store, so an import builds them in the
     process that prepares rows.
     """
@@ -63,9 +63,10 @@ class BlindIndex:
     ) -> dict[str, list[UUID]]:
         """Return, for each of ``values`` that is stored, the subjects that hold it.
 
-        ``known_other`` holds the ``UUID.int`` of subjects that the caller knows hold
-        none of ``values``; their rows are passed over without loading their keys. An
-        import gives the subjects it registered itself, whose values it knows.
+        ``known_other`` contains the ``UUID.int`` of subjects that have none of
+        ``values``, as far as the caller has checked. Their rows are skipped without
+        loading their keys. An import passes the subjects it registered itself, whose
+        values it has already compared.
         """
         wanted: dict[int, set[str]] = {}
         for value in values:

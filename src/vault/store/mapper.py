@@ -35,8 +35,8 @@ class SealedFields(dict[str, str]):
 
     An import seals a new person's fields in the process that prepares rows, before
     the event exists. The mapper stores such a mapping as it is, after checking that
-    it was sealed for the event's subject, originator and version; any other event
-    is refused, so sealed text never lands where it cannot be opened.
+    it was sealed for the event's subject, originator and version. It raises for any
+    other event, so sealed text is never stored where it cannot be opened.
     """
 
     def __init__(

@@ -28,8 +28,8 @@ from vault.store.mapper import EncryptingMapper
 from vault.store.recorders import AFTER_INSERT_KEYWORD, ROWS_KEYWORD
 from vault.store.schema import create_tables
 
-# Called inside the transaction that saved some events: (transaction, [(notification
-# id, event), ...]).
+# The callback that save_with_rows runs inside its transaction, with the transaction
+# and the saved events as (notification id, event) pairs.
 AfterInsert = Callable[[Tx, list[tuple[int, DomainEventProtocol[UUID]]]], None]
 
 
@@ -68,11 +68,11 @@ class Registry(Application[UUID]):
         (notification id, event) pairs in log order: a projection can bring its
         view up to date in the events' own transaction.
 
-        The pending events go straight to the event store. ``Application.save`` would
-        do the same, after testing each object against eventsourcing's runtime
-        protocols, which costs several microseconds per aggregate in an import; the
-        registry keeps no aggregate cache and takes no snapshots, so nothing else of
-        ``save`` is skipped.
+        The pending events go straight to the event store. ``Application.save`` also
+        tests each object against eventsourcing's runtime protocols, which cost
+        several microseconds per aggregate in an import (measured with cProfile).
+        The registry keeps no aggregate cache and takes no snapshots, so ``save``
+        would do nothing else.
         """
         if self.repository.cache is not None or self.snapshots is not None:
             raise RuntimeError("save_with_rows does not fill aggregate caches or snapshots")

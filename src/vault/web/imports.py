@@ -132,8 +132,8 @@ def upload(
     job = ImportJob(job_id, caller.account.account_id, filename, check_only)
     jobs_of(request).add(job)
     rejects = _rejects_path(context, caller, job_id)
-    # Not a daemon: a server told to stop waits for the import to end and remove the
-    # uploaded file, as an API import does, instead of cutting it off mid-file.
+    # Not a daemon thread: a server that is stopping waits for the import to end and
+    # remove the uploaded file, as an API import does, instead of stopping mid-file.
     worker = threading.Thread(target=_run, args=(context, caller.account, job, path, rejects),
                               name=f"import-{job_id[:8]}")
     worker.start()
