@@ -22,7 +22,7 @@ from tests.support import SAMPLE, account, registry, run_import
 from vault.clock import Clock
 from vault.audit import AuditRecord
 from vault.errors import ImportFailed, StorageError, WorkbookError
-from vault.imports import prepare
+from vault.imports import prepare, service
 from vault.imports.cells import EMPTY, Cell
 from vault.imports.prepare import PackedCells, Preparer, fewer_collections
 from vault.store.config import StoreConfig
@@ -212,7 +212,23 @@ def test_failed_audit_keeps_the_import_error(
             append(*records)
 
         monkeypatch.setattr(services.audit, "append", append_unless_failed)
+        logged: list[tuple[str, dict[str, object]]] = []
+        monkeypatch.setattr(service, "log", RecordingLog(logged))
 
         # In-process, the preparer's own exception reaches the caller unchanged.
         with pytest.raises(RuntimeError, match="a bug"):
             run_import(services, clerk, path, parallel=False)
+
+    assert [event for event, _fields in logged] == ["import_audit_failed"]
+    assert logged[0][1]["error_code"] == "RuntimeError"
+    assert logged[0][1]["audit_error_type"] == "StorageError"
+
+
+class RecordingLog:
+    """A stand-in for the module's structlog logger that keeps each error event."""
+
+    def __init__(self, events: list[tuple[str, dict[str, object]]]) -> None:
+        self._events = events
+
+    def error(self, event: str, **fields: object) -> None:
+        self._events.append((event, fields))
